@@ -1,0 +1,88 @@
+/** A small command table over node:util parseArgs: every command gets `--help` and clear errors. */
+import { parseArgs } from 'node:util';
+import { UsageError } from '../errors.js';
+
+export interface OptionSpec {
+  type: 'string' | 'boolean';
+  short?: string;
+  multiple?: boolean;
+  description: string;
+  placeholder?: string;
+}
+
+export interface CommandSpec {
+  /** e.g. 'runs list' */
+  name: string;
+  /** e.g. '<run> [task]' */
+  args: string;
+  summary: string;
+  details?: string;
+  options: Record<string, OptionSpec>;
+  minArgs: number;
+  maxArgs: number;
+  handler(ctx: { args: string[]; values: Record<string, any> }): Promise<number>;
+}
+
+export const COMMON_OPTIONS: Record<string, OptionSpec> = {
+  home: {
+    type: 'string',
+    description: 'workspace directory (default: ./.lathe or $LATHE_HOME)',
+    placeholder: 'dir',
+  },
+  help: { type: 'boolean', short: 'h', description: 'show this help' },
+};
+
+export function commandHelp(command: CommandSpec): string {
+  const options = { ...command.options, ...COMMON_OPTIONS };
+  const rows = Object.entries(options).map(([name, o]) => {
+    const flag = `${o.short ? `-${o.short}, ` : '    '}--${name}${o.type === 'string' ? ` <${o.placeholder ?? 'value'}>` : ''}`;
+    return `  ${flag.padEnd(30)} ${o.description}${o.multiple ? ' (repeatable)' : ''}`;
+  });
+  return [
+    `Usage: lathe ${command.name}${command.args ? ` ${command.args}` : ''} [options]`,
+    '',
+    command.summary,
+    ...(command.details ? ['', command.details] : []),
+    '',
+    'Options:',
+    ...rows,
+    '',
+  ].join('\n');
+}
+
+export function parseCommand(
+  command: CommandSpec,
+  argv: string[],
+): { args: string[]; values: Record<string, any> } {
+  const options = { ...command.options, ...COMMON_OPTIONS };
+  let parsed: ReturnType<typeof parseArgs>;
+  try {
+    parsed = parseArgs({
+      args: argv,
+      options: Object.fromEntries(
+        Object.entries(options).map(([name, o]) => [
+          name,
+          { type: o.type, ...(o.short ? { short: o.short } : {}), ...(o.multiple ? { multiple: true } : {}) },
+        ]),
+      ),
+      allowPositionals: true,
+      strict: true,
+    });
+  } catch (error) {
+    throw new UsageError(`${(error as Error).message.split('\n')[0]}\n\n${commandHelp(command)}`);
+  }
+  const values = parsed.values as Record<string, any>;
+  if (!values.help) {
+    if (parsed.positionals.length < command.minArgs) {
+      throw new UsageError(
+        `lathe ${command.name}: missing argument ${command.args}\n\n${commandHelp(command)}`,
+      );
+    }
+    if (parsed.positionals.length > command.maxArgs) {
+      throw new UsageError(
+        `lathe ${command.name}: unexpected argument '${parsed.positionals[command.maxArgs]}'\n\n${commandHelp(command)}`,
+      );
+    }
+  }
+  return { args: parsed.positionals, values };
+}

@@ -1,0 +1,306 @@
+/** `lathe runs list|show`, `lathe logs`, `lathe lineage`: read-only views of the metadata store. */
+import { ArtifactNotFoundError, UsageError } from '../errors.js';
+import { openWorkspace } from '../runtime/workspace.js';
+import type {
+  ArtifactRecord,
+  MetadataStore,
+  RunRecord,
+  RunStatus,
+  TaskRecord,
+} from '../store/metadata-store.js';
+import { RUN_STATUSES } from '../store/metadata-store.js';
+import type { CommandSpec } from './args.js';
+import { formatDuration } from './reporter.js';
+import { findRun, runnerAlive } from './run-commands.js';
+
+const JSON_OPTION = { json: { type: 'boolean', description: 'print JSON' } } as const;
+
+function table(rows: string[][]): string {
+  if (rows.length === 0) return '';
+  const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => (r[i] ?? '').length)));
+  return `${rows.map((r) => r.map((cell, i) => (i === r.length - 1 ? cell : cell.padEnd(widths[i]!))).join('  ')).join('\n')}\n`;
+}
+
+function when(ms: number | null): string {
+  return ms ? new Date(ms).toISOString().replace('T', ' ').slice(0, 19) : '-';
+}
+
+/** A `running` run whose runner is gone (killed, crashed) is shown as interrupted. */
+function displayStatus(run: RunRecord): string {
+  if (run.status === 'running' && !runnerAlive(run) && run.runnerHost) return 'interrupted';
+  return run.status;
+}
+
+async function withStore<T>(
+  home: string | undefined,
+  body: (store: MetadataStore) => Promise<T>,
+): Promise<T> {
+  const workspace = openWorkspace({ home });
+  try {
+    return await body(workspace.store);
+  } finally {
+    await workspace.close();
+  }
+}
+
+export const runsListCommand: CommandSpec = {
+  name: 'runs list',
+  args: '',
+  summary: 'List runs, newest first.',
+  options: {
+    pipeline: { type: 'string', description: 'only runs of this pipeline', placeholder: 'name' },
+    status: {
+      type: 'string',
+      description: `only runs with this status (${RUN_STATUSES.join(', ')})`,
+      placeholder: 'status',
+    },
+    limit: { type: 'string', description: 'at most this many (default 20)', placeholder: 'n' },
+    ...JSON_OPTION,
+  },
+  minArgs: 0,
+  maxArgs: 0,
+  async handler({ values }) {
+    const limit = values.limit === undefined ? 20 : Number(values.limit);
+    if (!Number.isInteger(limit) || limit < 1)
+      throw new UsageError(`--limit: '${values.limit}' must be an integer >= 1`);
+    if (values.status && !RUN_STATUSES.includes(values.status)) {
+      throw new UsageError(`--status: '${values.status}' is not one of ${RUN_STATUSES.join(', ')}`);
+    }
+    return withStore(values.home, async (store) => {
+      const runs = await store.listRuns({
+        pipelineName: values.pipeline,
+        status: values.status as RunStatus | undefined,
+        limit,
+      });
+      if (values.json) {
+        process.stdout.write(
+          `${JSON.stringify(
+            runs.map((r) => ({ ...r, status: displayStatus(r) })),
+            null,
+            2,
+          )}\n`,
+        );
+        return 0;
+      }
+      if (runs.length === 0) {
+        process.stdout.write('no runs yet\n');
+        return 0;
+      }
+      const rows = [['RUN', 'PIPELINE', 'STATUS', 'STARTED', 'DURATION']];
+      for (const run of runs) {
+        rows.push([
+          run.id,
+          run.pipelineName,
+          displayStatus(run),
+          when(run.startedAt),
+          run.finishedAt && run.startedAt ? formatDuration(run.finishedAt - run.startedAt) : '-',
+        ]);
+      }
+      process.stdout.write(table(rows));
+      return 0;
+    });
+  },
+};
+
+export const runsShowCommand: CommandSpec = {
+  name: 'runs show',
+  args: '<run>',
+  summary: 'Show a run: params, status, and every task with its attempts, outputs and errors.',
+  options: { ...JSON_OPTION },
+  minArgs: 1,
+  maxArgs: 1,
+  async handler({ args, values }) {
+    return withStore(values.home, async (store) => {
+      const run = await findRun(store, args[0]!);
+      const tasks = await store.listTasks(run.id);
+      const outputs = new Map<string, Record<string, ArtifactRecord>>();
+      for (const task of tasks) {
+        const produced: Record<string, ArtifactRecord> = {};
+        for (const event of await store.listEvents({ taskId: task.id })) {
+          if (event.kind !== 'output') continue;
+          const artifact = await store.getArtifact(event.artifactId);
+          if (artifact) produced[event.name] = artifact;
+        }
+        outputs.set(task.id, produced);
+      }
+      if (values.json) {
+        const body = {
+          ...run,
+          status: displayStatus(run),
+          tasks: tasks.map((t) => ({ ...t, artifacts: outputs.get(t.id) })),
+        };
+        process.stdout.write(`${JSON.stringify(body, null, 2)}\n`);
+        return 0;
+      }
+      const lines = [
+        `run       ${run.id}`,
+        `pipeline  ${run.pipelineName}  (${run.pipelineDigest.slice(0, 19)})`,
+        `status    ${displayStatus(run)}`,
+        `params    ${JSON.stringify(run.params)}`,
+        `started   ${when(run.startedAt)}${run.finishedAt && run.startedAt ? `  (${formatDuration(run.finishedAt - run.startedAt)})` : ''}`,
+        `source    ${run.source ?? '-'}`,
+      ];
+      if (run.error) lines.push(`error     ${run.error}`);
+      process.stdout.write(`${lines.join('\n')}\n\n`);
+      const rows = [['TASK', 'STATUS', 'ATTEMPTS', 'DURATION', 'DETAIL']];
+      for (const task of tasks) rows.push(taskRow(task, outputs.get(task.id) ?? {}));
+      process.stdout.write(table(rows));
+      return 0;
+    });
+  },
+};
+
+function taskRow(task: TaskRecord, artifacts: Record<string, ArtifactRecord>): string[] {
+  const detail: string[] = [];
+  if (task.error) detail.push(`error: ${task.error.split('\n')[0]}`);
+  if (task.reason) detail.push(task.reason);
+  if (task.outputs && Object.keys(task.outputs).length) detail.push(JSON.stringify(task.outputs));
+  for (const [name, a] of Object.entries(artifacts)) detail.push(`${name}=${a.type}:${a.id}`);
+  if (task.cachedFrom) detail.push(`from ${task.cachedFrom}`);
+  return [
+    task.name,
+    task.status,
+    String(task.attempts),
+    task.finishedAt && task.startedAt ? formatDuration(task.finishedAt - task.startedAt) : '-',
+    detail.join('  '),
+  ];
+}
+
+export const logsCommand: CommandSpec = {
+  name: 'logs',
+  args: '<run> [task]',
+  summary: "Print a run's stored logs, or one task's, prefixed with the task name.",
+  options: { ...JSON_OPTION },
+  minArgs: 1,
+  maxArgs: 2,
+  async handler({ args, values }) {
+    return withStore(values.home, async (store) => {
+      const run = await findRun(store, args[0]!);
+      const taskName = args[1];
+      if (taskName && !(await store.getTask(`${run.id}/${taskName}`))) {
+        const names = (await store.listTasks(run.id)).map((t) => t.name);
+        throw new UsageError(
+          `run ${run.id} has no task '${taskName}' (tasks: ${names.slice(0, 20).join(', ')})`,
+        );
+      }
+      const logs = await store.listLogs(run.id, taskName);
+      if (values.json) {
+        process.stdout.write(`${JSON.stringify(logs, null, 2)}\n`);
+        return 0;
+      }
+      const prefix = run.id.length + 1;
+      for (const log of logs) {
+        const name = log.taskId.slice(prefix);
+        process.stdout.write(`${taskName ? '' : `[${name}] `}${log.line}\n`);
+      }
+      return 0;
+    });
+  },
+};
+
+interface LineageTree {
+  artifact: ArtifactRecord;
+  producedBy: Array<{ task: TaskRecord; inputs: LineageTree[] }>;
+  consumedBy: Array<{ task: TaskRecord; outputs: LineageTree[] }>;
+}
+
+async function lineageTree(
+  store: MetadataStore,
+  artifact: ArtifactRecord,
+  direction: 'up' | 'down',
+  depth: number,
+): Promise<LineageTree> {
+  const node = await store.lineage(artifact.id);
+  const tree: LineageTree = { artifact, producedBy: [], consumedBy: [] };
+  if (!node || depth <= 0) return tree;
+  if (direction === 'up') {
+    for (const task of node.producers) {
+      const inputs: LineageTree[] = [];
+      for (const event of await store.listEvents({ taskId: task.id })) {
+        if (event.kind !== 'input') continue;
+        const input = await store.getArtifact(event.artifactId);
+        if (input) inputs.push(await lineageTree(store, input, 'up', depth - 1));
+      }
+      tree.producedBy.push({ task, inputs });
+    }
+  } else {
+    for (const task of node.consumers) {
+      const outputs: LineageTree[] = [];
+      for (const event of await store.listEvents({ taskId: task.id })) {
+        if (event.kind !== 'output') continue;
+        const output = await store.getArtifact(event.artifactId);
+        if (output) outputs.push(await lineageTree(store, output, 'down', depth - 1));
+      }
+      tree.consumedBy.push({ task, outputs });
+    }
+  }
+  return tree;
+}
+
+function describeArtifact(a: ArtifactRecord): string {
+  return `${a.type} ${a.id} ${a.hash.slice(0, 19)} ${a.size} B`;
+}
+
+function printTree(tree: LineageTree, direction: 'up' | 'down', indent: string, out: string[]): void {
+  const steps = direction === 'up' ? tree.producedBy : tree.consumedBy;
+  for (const step of steps) {
+    const verb = direction === 'up' ? '<- produced by' : '-> consumed by';
+    out.push(`${indent}${verb} ${step.task.name} (run ${step.task.runId}, ${step.task.status})`);
+    const next = 'inputs' in step ? step.inputs : step.outputs;
+    for (const child of next) {
+      out.push(`${indent}   ${direction === 'up' ? 'input' : 'output'} ${describeArtifact(child.artifact)}`);
+      printTree(child, direction, `${indent}      `, out);
+    }
+  }
+}
+
+export const lineageCommand: CommandSpec = {
+  name: 'lineage',
+  args: '<artifact>',
+  summary:
+    'Show where an artifact came from (the tasks and inputs upstream) and where it went (the tasks that consumed it, and their outputs). The artifact is named by id or hash prefix.',
+  options: {
+    depth: {
+      type: 'string',
+      description: 'how many steps to follow each way (default 10)',
+      placeholder: 'n',
+    },
+    ...JSON_OPTION,
+  },
+  minArgs: 1,
+  maxArgs: 1,
+  async handler({ args, values }) {
+    const depth = values.depth === undefined ? 10 : Number(values.depth);
+    if (!Number.isInteger(depth) || depth < 0)
+      throw new UsageError(`--depth: '${values.depth}' must be an integer >= 0`);
+    return withStore(values.home, async (store) => {
+      const query = args[0]!;
+      let artifact = await store.getArtifact(query);
+      if (!artifact) {
+        const matches = await store.findArtifacts(query);
+        if (matches.length === 0) throw new ArtifactNotFoundError(query);
+        const ids = new Set(matches.map((m) => m.id));
+        if (ids.size > 1 && new Set(matches.map((m) => m.hash)).size > 1) {
+          throw new ArtifactNotFoundError(query, `it is ambiguous (${[...ids].slice(0, 5).join(', ')})`);
+        }
+        artifact = matches[0]!;
+      }
+      const upstream = await lineageTree(store, artifact, 'up', depth);
+      const downstream = await lineageTree(store, artifact, 'down', depth);
+      if (values.json) {
+        process.stdout.write(
+          `${JSON.stringify({ artifact, upstream: upstream.producedBy, downstream: downstream.consumedBy }, null, 2)}\n`,
+        );
+        return 0;
+      }
+      const out = [`${describeArtifact(artifact)}`, `  uri ${artifact.uri}`];
+      if (Object.keys(artifact.metadata).length) out.push(`  metadata ${JSON.stringify(artifact.metadata)}`);
+      out.push('upstream:');
+      printTree(upstream, 'up', '  ', out);
+      out.push('downstream:');
+      printTree(downstream, 'down', '  ', out);
+      process.stdout.write(`${out.join('\n')}\n`);
+      return 0;
+    });
+  },
+};

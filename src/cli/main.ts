@@ -1,0 +1,88 @@
+#!/usr/bin/env node
+/** The `lathe` command line. */
+import { LatheError, UsageError } from '../errors.js';
+import { type CommandSpec, commandHelp, parseCommand } from './args.js';
+import { lineageCommand, logsCommand, runsListCommand, runsShowCommand } from './inspect-commands.js';
+import { compileCommand, resumeCommand, runCommand } from './run-commands.js';
+
+const COMMANDS: CommandSpec[] = [
+  runCommand,
+  compileCommand,
+  runsListCommand,
+  runsShowCommand,
+  logsCommand,
+  resumeCommand,
+  lineageCommand,
+];
+
+function mainHelp(): string {
+  const rows = COMMANDS.map(
+    (c) => `  ${`${c.name} ${c.args}`.padEnd(34)} ${c.summary.split('. ')[0]!.replace(/\.$/, '')}`,
+  );
+  return [
+    'Usage: lathe <command> [options]',
+    '',
+    'Lathe runs typed, cached, resumable machine-learning pipelines written in TypeScript.',
+    '',
+    'Commands:',
+    ...rows,
+    '',
+    "Run 'lathe <command> --help' for a command's options.",
+    '',
+  ].join('\n');
+}
+
+function findCommand(argv: string[]): { command: CommandSpec; rest: string[] } | undefined {
+  for (const command of COMMANDS) {
+    const words = command.name.split(' ');
+    if (words.every((word, i) => argv[i] === word)) return { command, rest: argv.slice(words.length) };
+  }
+  return undefined;
+}
+
+async function main(argv: string[]): Promise<number> {
+  if (argv.length === 0 || argv[0] === '--help' || argv[0] === '-h' || argv[0] === 'help') {
+    process.stdout.write(mainHelp());
+    return argv.length === 0 ? 2 : 0;
+  }
+  if (argv[0] === '--version' || argv[0] === '-v') {
+    const { createRequire } = await import('node:module');
+    const pkg = createRequire(import.meta.url)('../../package.json') as { version: string };
+    process.stdout.write(`${pkg.version}\n`);
+    return 0;
+  }
+  const found = findCommand(argv);
+  if (!found) {
+    if (argv[0] === 'runs') {
+      process.stderr.write(`lathe runs: expected 'list' or 'show'\n\n${mainHelp()}`);
+      return 2;
+    }
+    process.stderr.write(`lathe: unknown command '${argv[0]}'\n\n${mainHelp()}`);
+    return 2;
+  }
+  const parsed = parseCommand(found.command, found.rest);
+  if (parsed.values.help) {
+    process.stdout.write(commandHelp(found.command));
+    return 0;
+  }
+  return found.command.handler(parsed);
+}
+
+main(process.argv.slice(2)).then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (error: unknown) => {
+    if (error instanceof UsageError) {
+      process.stderr.write(`${error.message}\n`);
+      process.exitCode = 2;
+    } else if (error instanceof LatheError) {
+      process.stderr.write(`error [${error.code}]: ${error.message}\n`);
+      if (process.env.LATHE_DEBUG && error.stack) process.stderr.write(`${error.stack}\n`);
+      process.exitCode = 2;
+    } else {
+      process.stderr.write(`error: ${(error as Error)?.stack ?? error}\n`);
+      process.exitCode = 1;
+    }
+  },
+);

@@ -1,0 +1,95 @@
+/**
+ * The engine's ports: how it runs a task attempt somewhere (TaskExecutor) and tells the outside
+ * what happens (RunReporter). Stores are in ../store. A remote executor (BullMQ workers, Argo)
+ * gets exactly an AttemptRequest: the component's spec entry, resolved values, and the source
+ * module's path; nothing else from the runner's memory.
+ */
+import type { ArtifactTypeName, ComponentSpec } from '../spec/schema.js';
+import type { RunStatus, TaskStatus } from '../store/metadata-store.js';
+
+export interface InputArtifactRef {
+  id: string;
+  type: ArtifactTypeName;
+  uri: string;
+  hash: string;
+  size: number;
+  metadata: Record<string, unknown>;
+}
+
+export interface AttemptRequest {
+  runId: string;
+  pipeline: string;
+  /** Task instance name, e.g. `train[2]`. */
+  task: string;
+  attempt: number;
+  component: ComponentSpec;
+  /** Absolute path of the module that defines the pipeline's TS components. */
+  source: string | undefined;
+  /** Working directory for command components: the pipeline's own directory. */
+  baseDir: string;
+  params: Record<string, unknown>;
+  inputs: Record<string, InputArtifactRef | InputArtifactRef[]>;
+}
+
+export interface ProducedArtifact {
+  type: ArtifactTypeName;
+  uri: string;
+  hash: string;
+  size: number;
+  metadata: Record<string, unknown>;
+}
+
+export interface AttemptResult {
+  artifacts: Record<string, ProducedArtifact>;
+  scalars: Record<string, unknown>;
+  exitCode?: number;
+}
+
+export interface AttemptHooks {
+  /** Aborted on timeout or cancel; the executor must stop the attempt and reject promptly. */
+  signal: AbortSignal;
+  log(stream: 'stdout' | 'stderr' | 'log', line: string): void;
+}
+
+export interface TaskExecutor {
+  execute(request: AttemptRequest, hooks: AttemptHooks): Promise<AttemptResult>;
+  close?(): Promise<void>;
+}
+
+export interface TaskEndInfo {
+  status: TaskStatus;
+  attempts: number;
+  durationMs: number;
+  error?: string;
+  reason?: string;
+}
+
+/** What the CLI (or a server) shows while a run goes on. Every method is optional. */
+export interface RunReporter {
+  runStarted?(run: { id: string; pipeline: string; resumed: boolean }): void;
+  /** The number of task instances known so far (it grows as loops expand). */
+  tasksKnown?(total: number): void;
+  taskStarted?(task: string, attempt: number): void;
+  taskRetrying?(task: string, attempt: number, delayMs: number, error: string): void;
+  taskEnded?(task: string, info: TaskEndInfo): void;
+  log?(task: string, stream: 'stdout' | 'stderr' | 'log', line: string): void;
+  runEnded?(summary: RunSummary): void;
+}
+
+export interface RunSummary {
+  runId: string;
+  pipeline: string;
+  status: RunStatus;
+  durationMs: number;
+  counts: Record<TaskStatus, number>;
+  tasks: Array<{
+    name: string;
+    status: TaskStatus;
+    attempts: number;
+    durationMs: number | null;
+    error?: string;
+    reason?: string;
+    outputs?: Record<string, unknown>;
+  }>;
+  error?: string;
+}

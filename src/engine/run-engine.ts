@@ -1,0 +1,1109 @@
+/**
+ * The run state machine. It decides what runs next (readiness, conditions, fan-out and fan-in,
+ * retries with backoff, timeouts, caching, resume) and talks to the world only through ports:
+ * MetadataStore, ArtifactStore, TaskExecutor and RunReporter.
+ *
+ * Scheduling is event-driven: every node counts the dependencies it still waits for, and a
+ * finishing node notifies its dependents, so each task costs O(its edges) however large the
+ * run. Metadata writes are buffered and committed in one transaction per tick, in order: a runner
+ * killed at any moment leaves the store at a consistent point, and resume redoes the rest.
+ */
+import { randomBytes } from 'node:crypto';
+import { availableParallelism, hostname } from 'node:os';
+import { TaskFailedError, TaskTimeoutError } from '../errors.js';
+import { specDigest } from '../spec/compile.js';
+import type { LoopSpec, PipelineSpec, TaskSpec, ValueRef } from '../spec/schema.js';
+import { loopChain } from '../spec/validate.js';
+import type { ArtifactStore } from '../store/artifact-store.js';
+import type {
+  ArtifactRecord,
+  LogRecord,
+  MetadataStore,
+  RunRecord,
+  RunStatus,
+  StoreOp,
+  TaskRecord,
+  TaskStatus,
+} from '../store/metadata-store.js';
+import { cacheKey, evaluateCondition, itemAt, renderTemplate, retryDelayMs } from './decisions.js';
+import { validateParams } from './params.js';
+import type {
+  AttemptRequest,
+  AttemptResult,
+  InputArtifactRef,
+  RunReporter,
+  RunSummary,
+  TaskExecutor,
+} from './ports.js';
+
+export interface EngineOptions {
+  spec: PipelineSpec;
+  store: MetadataStore;
+  artifacts: ArtifactStore;
+  executor: TaskExecutor;
+  /** Working directory for command components. */
+  baseDir: string;
+  /** The file the run was started from, recorded for `lathe resume`. */
+  runSource?: string | null;
+  /** At most this many tasks run at once. Default: the number of cores. */
+  concurrency?: number;
+  /** Set false for `--no-cache`: nothing is read from the cache (results are still written). */
+  cache?: boolean;
+  reporter?: RunReporter;
+  /** Aborting it cancels the run: running attempts are stopped, exit handlers still run. */
+  signal?: AbortSignal;
+}
+
+const TERMINAL: ReadonlySet<TaskStatus> = new Set(['succeeded', 'cached', 'failed', 'skipped']);
+const DONE_OK: ReadonlySet<TaskStatus> = new Set(['succeeded', 'cached']);
+
+interface TaskOutputs {
+  artifacts: Record<string, ArtifactRecord>;
+  scalars: Record<string, unknown>;
+}
+
+interface NodeBase {
+  name: string;
+  scope: number[];
+  status: TaskStatus;
+  /** Dependencies not yet finished. */
+  waiting: number;
+  /** Set when a dependency failed or was skipped: the node will be skipped. */
+  blocked: string | undefined;
+  dependents: GraphNode[];
+  /** Enclosing loop instances, outermost first. */
+  loops: LoopInstance[];
+  exitHandler: boolean;
+}
+
+interface TaskInstance extends NodeBase {
+  kind: 'task';
+  spec: TaskSpec;
+  attempts: number;
+  outputs: TaskOutputs | undefined;
+  startedAt: number | null;
+  finishedAt: number | null;
+  error: string | undefined;
+  reason: string | undefined;
+}
+
+interface LoopInstance extends NodeBase {
+  kind: 'loop';
+  spec: LoopSpec;
+  items: unknown[] | undefined;
+  /** Body nodes not yet finished. */
+  remaining: number;
+  anyFailed: boolean;
+  running: number;
+  parked: TaskInstance[];
+}
+
+type GraphNode = TaskInstance | LoopInstance;
+
+function suffix(scope: readonly number[]): string {
+  let out = '';
+  for (const i of scope) out += `[${i}]`;
+  return out;
+}
+
+export function newRunId(): string {
+  // Time-ordered and unique: base36 milliseconds then random bytes.
+  return `${Date.now().toString(36)}${randomBytes(5).toString('hex')}`;
+}
+
+function newArtifactId(): string {
+  return `a_${Date.now().toString(36)}${randomBytes(6).toString('hex')}`;
+}
+
+/** Starts a new run of `spec` with `params` (validated here) and returns when it has finished. */
+export async function startRun(options: EngineOptions, params: Record<string, unknown>): Promise<RunSummary> {
+  const resolved = validateParams(options.spec.params, params, undefined);
+  const run = new RunExecution(options, newRunId(), resolved, false);
+  return run.execute(new Map());
+}
+
+/** Re-runs what did not succeed in an earlier run, under the same run id. */
+export async function resumeRun(options: EngineOptions, runId: string): Promise<RunSummary> {
+  const record = await options.store.getRun(runId);
+  if (!record) throw new Error(`run '${runId}' not found`);
+  const priorTasks = await options.store.listTasks(runId);
+  const prior = new Map<string, { record: TaskRecord; outputs: TaskOutputs }>();
+  for (const task of priorTasks) {
+    if (!DONE_OK.has(task.status)) continue;
+    const artifacts: Record<string, ArtifactRecord> = {};
+    for (const event of await options.store.listEvents({ taskId: task.id })) {
+      if (event.kind !== 'output') continue;
+      const artifact = await options.store.getArtifact(event.artifactId);
+      if (artifact) artifacts[event.name] = artifact;
+    }
+    prior.set(task.name, { record: task, outputs: { artifacts, scalars: task.outputs ?? {} } });
+  }
+  const run = new RunExecution(options, runId, record.params, true, record);
+  return run.execute(prior);
+}
+
+class RunExecution {
+  private readonly spec: PipelineSpec;
+  private readonly store: MetadataStore;
+  private readonly reporter: RunReporter;
+  private readonly concurrency: number;
+  private readonly useCache: boolean;
+  private readonly loopSpecs: Map<string, LoopSpec>;
+  private readonly chains = new Map<string, string[]>();
+  private readonly tasksByLoop = new Map<string, TaskSpec[]>();
+  private readonly loopsByParent = new Map<string, LoopSpec[]>();
+  private readonly taskSpecs: Map<string, TaskSpec>;
+  private readonly nodes = new Map<string, GraphNode>();
+  private readonly exitHandlers: TaskInstance[] = [];
+  private readonly ready: TaskInstance[] = [];
+  private readyHead = 0;
+  private running = 0;
+  /** Non-exit-handler nodes not yet finished; exit handlers start when it reaches 0. */
+  private open = 0;
+  private exitReleased = false;
+  private taskCount = 0;
+  private anyFailed = false;
+  private readonly startedAt = Date.now();
+  private prior = new Map<string, { record: TaskRecord; outputs: TaskOutputs }>();
+  private priorAttempts = new Map<string, number>();
+  private ops: StoreOp[] = [];
+  private logs: LogRecord[] = [];
+  private logSeq = new Map<string, number>();
+  private flushScheduled = false;
+  private flushChain: Promise<void> = Promise.resolve();
+  private flushError: unknown;
+  private finish!: () => void;
+  private readonly finished = new Promise<void>((resolve) => {
+    this.finish = resolve;
+  });
+  private readonly controller = new AbortController();
+  private inFlight = 0;
+
+  constructor(
+    private readonly options: EngineOptions,
+    private readonly runId: string,
+    private readonly params: Record<string, unknown>,
+    private readonly resumed: boolean,
+    private readonly priorRun?: RunRecord,
+  ) {
+    this.spec = options.spec;
+    this.store = options.store;
+    this.reporter = options.reporter ?? {};
+    this.concurrency = Math.max(1, options.concurrency ?? availableParallelism());
+    this.useCache = options.cache ?? true;
+    this.loopSpecs = new Map(this.spec.loops.map((l) => [l.name, l]));
+    this.taskSpecs = new Map(this.spec.tasks.map((t) => [t.name, t]));
+    for (const task of this.spec.tasks) {
+      const list = this.tasksByLoop.get(task.loop ?? '') ?? [];
+      list.push(task);
+      this.tasksByLoop.set(task.loop ?? '', list);
+    }
+    for (const loop of this.spec.loops) {
+      const list = this.loopsByParent.get(loop.loop ?? '') ?? [];
+      list.push(loop);
+      this.loopsByParent.set(loop.loop ?? '', list);
+    }
+    options.signal?.addEventListener('abort', () => this.cancel(), { once: true });
+  }
+
+  /** Cancels the run: running attempts are aborted, nothing new starts, exit handlers still run. */
+  cancel(): void {
+    this.controller.abort(new Error('run canceled'));
+  }
+
+  async execute(prior: Map<string, { record: TaskRecord; outputs: TaskOutputs }>): Promise<RunSummary> {
+    this.prior = prior;
+    const now = Date.now();
+    const digest = specDigest(this.spec);
+    this.write({
+      op: 'putPipeline',
+      pipeline: { digest, name: this.spec.name, spec: this.spec, createdAt: now },
+    });
+    if (this.resumed && this.priorRun) {
+      for (const task of await this.store.listTasks(this.runId))
+        this.priorAttempts.set(task.name, task.attempts);
+      this.write({
+        op: 'updateRun',
+        id: this.runId,
+        patch: {
+          status: 'running',
+          pipelineDigest: digest,
+          finishedAt: null,
+          error: null,
+          runnerPid: process.pid,
+          runnerHost: hostname(),
+        },
+      });
+    } else {
+      this.write({
+        op: 'putRun',
+        run: {
+          id: this.runId,
+          pipelineDigest: digest,
+          pipelineName: this.spec.name,
+          params: this.params,
+          status: 'running',
+          source: this.options.runSource ?? null,
+          createdAt: now,
+          startedAt: now,
+          finishedAt: null,
+          error: null,
+          runnerPid: process.pid,
+          runnerHost: hostname(),
+        },
+      });
+    }
+    await this.flush();
+    this.reporter.runStarted?.({ id: this.runId, pipeline: this.spec.name, resumed: this.resumed });
+
+    this.createScope(undefined, []);
+    this.reporter.tasksKnown?.(this.taskCount);
+    this.maybeReleaseExitHandlers();
+    this.pump();
+    await this.finished;
+    await this.flush();
+
+    const status: RunStatus = this.controller.signal.aborted
+      ? 'canceled'
+      : this.anyFailed
+        ? 'failed'
+        : 'succeeded';
+    const summary = this.summary(status);
+    this.write({
+      op: 'updateRun',
+      id: this.runId,
+      patch: { status, finishedAt: Date.now(), error: summary.error ?? null },
+    });
+    await this.flush();
+    if (this.flushError) throw this.flushError;
+    this.reporter.runEnded?.(summary);
+    return summary;
+  }
+
+  // ---- graph construction -------------------------------------------------------------------
+
+  private chainOf(loop: string | undefined): string[] {
+    const key = loop ?? '';
+    let chain = this.chains.get(key);
+    if (!chain) {
+      chain = loopChain(this.loopSpecs, loop);
+      this.chains.set(key, chain);
+    }
+    return chain;
+  }
+
+  /** Creates the tasks and loops directly inside `loop` (or the top level) for one iteration. */
+  private createScope(loop: LoopInstance | undefined, scope: number[]): void {
+    const key = loop?.spec.name ?? '';
+    const enclosing = loop ? [...loop.loops, loop] : [];
+    const created: GraphNode[] = [];
+    for (const spec of this.tasksByLoop.get(key) ?? []) {
+      const node: TaskInstance = {
+        kind: 'task',
+        name: spec.name + suffix(scope),
+        scope,
+        status: 'pending',
+        waiting: 0,
+        blocked: undefined,
+        dependents: [],
+        loops: enclosing,
+        exitHandler: spec.exitHandler,
+        spec,
+        attempts: this.priorAttempts.get(spec.name + suffix(scope)) ?? 0,
+        outputs: undefined,
+        startedAt: null,
+        finishedAt: null,
+        error: undefined,
+        reason: undefined,
+      };
+      created.push(node);
+    }
+    for (const spec of this.loopsByParent.get(key) ?? []) {
+      created.push({
+        kind: 'loop',
+        name: spec.name + suffix(scope),
+        scope,
+        status: 'pending',
+        waiting: 0,
+        blocked: undefined,
+        dependents: [],
+        loops: enclosing,
+        exitHandler: false,
+        spec,
+        items: undefined,
+        remaining: 0,
+        anyFailed: false,
+        running: 0,
+        parked: [],
+      });
+    }
+    for (const node of created) {
+      this.nodes.set(node.name, node);
+      if (node.kind === 'task') this.taskCount++;
+      if (node.exitHandler) this.exitHandlers.push(node as TaskInstance);
+      else {
+        this.open++;
+        if (loop) loop.remaining++;
+      }
+    }
+    for (const node of created) this.wire(node);
+    for (const node of created) {
+      if (node.waiting === 0 && !node.exitHandler) this.onDependenciesDone(node);
+    }
+  }
+
+  private wire(node: GraphNode): void {
+    const deps = new Set<GraphNode>();
+    const chain = node.kind === 'task' ? this.chainOf(node.spec.loop) : this.chainOf(node.spec.loop);
+    const addRef = (ref: ValueRef) => {
+      if (ref.kind === 'output' || ref.kind === 'collect')
+        deps.add(this.dependencyNode(node, chain, ref.task));
+    };
+    if (node.kind === 'task') {
+      for (const dep of node.spec.after) deps.add(this.dependencyNode(node, chain, dep));
+      for (const ref of Object.values(node.spec.args)) addRef(ref);
+      for (const ref of Object.values(node.spec.inputs)) addRef(ref);
+      if (node.spec.when) forEachConditionRef(node.spec.when, addRef);
+    } else {
+      addRef(node.spec.items);
+      if (node.spec.when) forEachConditionRef(node.spec.when, addRef);
+    }
+    for (const dep of deps) {
+      if (TERMINAL.has(dep.status)) this.noteDependencyOutcome(node, dep);
+      else {
+        dep.dependents.push(node);
+        node.waiting++;
+      }
+    }
+    if (node.exitHandler) node.waiting++; // released when every other node has finished
+  }
+
+  /** The node that `node` (inside loops `chain`, at its scope) waits on for task `taskName`. */
+  private dependencyNode(node: GraphNode, chain: string[], taskName: string): GraphNode {
+    const target = this.taskSpecs.get(taskName)!;
+    const targetChain = this.chainOf(target.loop);
+    let common = 0;
+    while (common < chain.length && common < targetChain.length && chain[common] === targetChain[common])
+      common++;
+    const scope = node.scope.slice(0, common);
+    const name =
+      targetChain.length === common ? taskName + suffix(scope) : targetChain[common]! + suffix(scope);
+    const found = this.nodes.get(name);
+    if (!found) throw new Error(`internal: ${node.name} depends on ${name}, which does not exist`);
+    return found;
+  }
+
+  private noteDependencyOutcome(node: GraphNode, dep: GraphNode): void {
+    if (node.blocked) return;
+    if (dep.status === 'failed') node.blocked = `upstream '${dep.name}' failed`;
+    else if (dep.status === 'skipped') node.blocked = `upstream '${dep.name}' was skipped`;
+  }
+
+  // ---- state transitions ----------------------------------------------------------------------
+
+  private onDependenciesDone(node: GraphNode): void {
+    if (this.controller.signal.aborted && !node.exitHandler) {
+      this.skip(node, 'run canceled');
+      return;
+    }
+    if (node.blocked) {
+      this.skip(node, node.blocked);
+      return;
+    }
+    const when = node.spec.when;
+    if (when) {
+      let holds: boolean;
+      try {
+        holds = evaluateCondition(when, ((ref: ValueRef) => this.resolveValue(node, ref)) as never);
+      } catch (error) {
+        this.fail(node, `condition: ${(error as Error).message}`);
+        return;
+      }
+      if (!holds) {
+        this.skip(node, 'condition is false');
+        return;
+      }
+    }
+    if (node.kind === 'loop') {
+      this.expandLoop(node);
+      return;
+    }
+    const prior = this.prior.get(node.name);
+    if (prior && prior.record.component === node.spec.component) {
+      // Resume: a task that already succeeded keeps its outputs and is not re-run.
+      node.outputs = prior.outputs;
+      node.startedAt = prior.record.startedAt;
+      this.complete(node, prior.record.status, undefined, false);
+      return;
+    }
+    this.enqueue(node);
+  }
+
+  private expandLoop(loop: LoopInstance): void {
+    let items: unknown;
+    try {
+      items = this.resolveValue(loop, loop.spec.items);
+    } catch (error) {
+      this.fail(loop, `items: ${(error as Error).message}`);
+      return;
+    }
+    if (!Array.isArray(items)) {
+      this.fail(loop, `items: expected a list, got ${JSON.stringify(items)}`);
+      return;
+    }
+    loop.items = items;
+    loop.status = 'running';
+    loop.remaining++; // guard: keep the loop open while its iterations are created
+    for (let i = 0; i < items.length; i++) this.createScope(loop, [...loop.scope, i]);
+    this.reporter.tasksKnown?.(this.taskCount);
+    loop.remaining--;
+    if (loop.remaining === 0) this.finishLoop(loop);
+  }
+
+  private finishLoop(loop: LoopInstance): void {
+    this.settle(loop, loop.anyFailed ? 'failed' : 'succeeded');
+  }
+
+  private enqueue(task: TaskInstance): void {
+    this.ready.push(task);
+    if (!this.pumping) this.pump();
+  }
+
+  private pumping = false;
+
+  private pump(): void {
+    if (this.pumping) return;
+    this.pumping = true;
+    try {
+      while (this.running < this.concurrency && this.readyHead < this.ready.length) {
+        const task = this.ready[this.readyHead++]!;
+        if (this.readyHead > 4096 && this.readyHead * 2 > this.ready.length) {
+          this.ready.splice(0, this.readyHead);
+          this.readyHead = 0;
+        }
+        const capped = task.loops.find(
+          (l) => l.spec.parallelism !== undefined && l.running >= l.spec.parallelism,
+        );
+        if (capped) {
+          capped.parked.push(task);
+          continue;
+        }
+        if (this.controller.signal.aborted && !task.exitHandler) {
+          this.skip(task, 'run canceled');
+          continue;
+        }
+        this.startTask(task);
+      }
+    } finally {
+      this.pumping = false;
+    }
+  }
+
+  private startTask(task: TaskInstance): void {
+    this.running++;
+    for (const loop of task.loops) loop.running++;
+    task.status = 'running';
+    this.inFlight++;
+    this.runTask(task)
+      .catch((error) => {
+        // A bug in the engine or a store failure: record it on the task rather than hang.
+        task.error = String((error as Error)?.stack ?? error);
+        this.settleTask(task, 'failed');
+      })
+      .finally(() => {
+        this.inFlight--;
+        this.running--;
+        for (const loop of task.loops) {
+          loop.running--;
+          const parked = loop.parked.shift();
+          if (parked) this.ready.push(parked);
+        }
+        this.pump();
+        this.maybeFinish();
+      });
+  }
+
+  private async runTask(task: TaskInstance): Promise<void> {
+    const spec = task.spec;
+    const component = this.spec.components[spec.component]!;
+    task.startedAt = Date.now();
+    let params: Record<string, unknown>;
+    let inputs: Record<string, InputArtifactRef | InputArtifactRef[]>;
+    try {
+      const given: Record<string, unknown> = {};
+      for (const [name, ref] of Object.entries(spec.args)) given[name] = this.resolveValue(task, ref);
+      params = validateParams(component.params, given, task.name);
+      inputs = {};
+      for (const [name, ref] of Object.entries(spec.inputs)) {
+        inputs[name] = this.resolveArtifacts(task, ref);
+      }
+    } catch (error) {
+      this.recordTaskStart(task, null, null);
+      task.error = (error as Error).message;
+      this.settleTask(task, 'failed', error as Error);
+      return;
+    }
+
+    const inputHashes: Record<string, string | string[]> = {};
+    for (const [name, value] of Object.entries(inputs)) {
+      inputHashes[name] = Array.isArray(value) ? value.map((a) => a.hash) : value.hash;
+    }
+    const key = spec.cache ? cacheKey(component.digest, params, inputHashes) : null;
+    this.recordTaskStart(task, params, key);
+    for (const [name, value] of Object.entries(inputs)) {
+      const list = Array.isArray(value) ? value : [value];
+      list.forEach((artifact, i) => {
+        this.write({
+          op: 'putEvent',
+          event: {
+            runId: this.runId,
+            taskId: this.taskId(task),
+            artifactId: artifact.id,
+            kind: 'input',
+            name: Array.isArray(value) ? `${name}[${i}]` : name,
+            cached: false,
+            createdAt: Date.now(),
+          },
+        });
+      });
+    }
+
+    if (key && this.useCache) {
+      const hit = await this.lookupCache(key);
+      if (hit) {
+        task.outputs = hit.outputs;
+        for (const [name, artifact] of Object.entries(hit.outputs.artifacts)) {
+          this.write({
+            op: 'putEvent',
+            event: {
+              runId: this.runId,
+              taskId: this.taskId(task),
+              artifactId: artifact.id,
+              kind: 'output',
+              name,
+              cached: true,
+              createdAt: Date.now(),
+            },
+          });
+        }
+        this.write({
+          op: 'updateTask',
+          id: this.taskId(task),
+          patch: { cachedFrom: hit.taskId },
+        });
+        this.settleTask(task, 'cached');
+        return;
+      }
+    }
+
+    const retry = spec.retry;
+    const firstAttempt = task.attempts + 1;
+    const lastAttempt = task.attempts + retry.attempts;
+    for (let attempt = firstAttempt; attempt <= lastAttempt; attempt++) {
+      task.attempts = attempt;
+      if (attempt > firstAttempt)
+        this.write({ op: 'updateTask', id: this.taskId(task), patch: { attempts: attempt } });
+      this.reporter.taskStarted?.(task.name, attempt);
+      const attemptStart = Date.now();
+      const request: AttemptRequest = {
+        runId: this.runId,
+        pipeline: this.spec.name,
+        task: task.name,
+        attempt,
+        component,
+        source: this.spec.source,
+        baseDir: this.options.baseDir,
+        params,
+        inputs,
+      };
+      let result: AttemptResult | undefined;
+      let failure: Error | undefined;
+      try {
+        result = await this.runAttempt(task, request, spec.timeoutMs);
+      } catch (error) {
+        failure = error instanceof Error ? error : new Error(String(error));
+      }
+      const exitCode = result?.exitCode ?? (failure as TaskFailedError | undefined)?.exitCode ?? null;
+      this.write({
+        op: 'putAttempt',
+        attempt: {
+          taskId: this.taskId(task),
+          attempt,
+          status: failure ? 'failed' : 'succeeded',
+          startedAt: attemptStart,
+          finishedAt: Date.now(),
+          exitCode,
+          error: failure ? failure.message : null,
+          errorStack: failure?.stack ?? null,
+        },
+      });
+      if (result) {
+        this.recordOutputs(task, result, key);
+        this.write({ op: 'updateTask', id: this.taskId(task), patch: { exitCode } });
+        this.settleTask(task, 'succeeded');
+        return;
+      }
+      const error = failure!;
+      const canRetry = attempt < lastAttempt && !this.controller.signal.aborted && !isPermanent(error);
+      if (!canRetry) {
+        task.error = error.message;
+        this.write({ op: 'updateTask', id: this.taskId(task), patch: { exitCode } });
+        this.settleTask(task, 'failed', error);
+        return;
+      }
+      const delay = retryDelayMs(retry, attempt - firstAttempt + 2);
+      this.reporter.taskRetrying?.(task.name, attempt + 1, delay, error.message);
+      this.log(task, 'log', `attempt ${attempt} failed: ${error.message}; retrying in ${delay} ms`);
+      await sleep(delay, this.controller.signal);
+    }
+  }
+
+  private runAttempt(
+    task: TaskInstance,
+    request: AttemptRequest,
+    timeoutMs: number | undefined,
+  ): Promise<AttemptResult> {
+    const controller = new AbortController();
+    const onRunAbort = () => controller.abort(this.controller.signal.reason);
+    this.controller.signal.addEventListener('abort', onRunAbort, { once: true });
+    let timer: NodeJS.Timeout | undefined;
+    const hooks = {
+      signal: controller.signal,
+      log: (stream: 'stdout' | 'stderr' | 'log', line: string) => this.log(task, stream, line),
+    };
+    const execution = this.options.executor.execute(request, hooks);
+    // The executor should reject when the signal aborts; racing makes sure a component that
+    // ignores its signal cannot hold the run (its promise is abandoned).
+    const aborted = new Promise<never>((_, reject) => {
+      if (timeoutMs !== undefined) {
+        timer = setTimeout(() => {
+          const error = new TaskTimeoutError(task.name, timeoutMs);
+          controller.abort(error);
+        }, timeoutMs);
+      }
+      controller.signal.addEventListener(
+        'abort',
+        () => {
+          // Give the executor a moment to stop the process and report, then give up on it.
+          setTimeout(() => reject(controller.signal.reason), 10_000).unref();
+        },
+        { once: true },
+      );
+    });
+    aborted.catch(() => {});
+    return Promise.race([
+      execution.catch((error) => {
+        throw controller.signal.aborted ? controller.signal.reason : error;
+      }),
+      aborted,
+    ]).finally(() => {
+      if (timer) clearTimeout(timer);
+      this.controller.signal.removeEventListener('abort', onRunAbort);
+    });
+  }
+
+  private async lookupCache(key: string): Promise<{ taskId: string; outputs: TaskOutputs } | undefined> {
+    const entry = await this.store.getCacheEntry(key);
+    if (!entry) return undefined;
+    const artifacts: Record<string, ArtifactRecord> = {};
+    for (const [name, id] of Object.entries(entry.artifacts)) {
+      const artifact = await this.store.getArtifact(id);
+      // The bytes must still be there and unchanged: anything else is a miss, never a wrong result.
+      if (!artifact || !(await this.options.artifacts.verify(artifact.uri, artifact.hash))) {
+        this.write({ op: 'deleteCacheEntry', key });
+        return undefined;
+      }
+      artifacts[name] = artifact;
+    }
+    return { taskId: entry.taskId, outputs: { artifacts, scalars: entry.scalars } };
+  }
+
+  private recordTaskStart(
+    task: TaskInstance,
+    params: Record<string, unknown> | null,
+    key: string | null,
+  ): void {
+    this.write({
+      op: 'putTask',
+      task: {
+        id: this.taskId(task),
+        runId: this.runId,
+        name: task.name,
+        specTask: task.spec.name,
+        component: task.spec.component,
+        status: 'running',
+        attempts: task.attempts,
+        cacheKey: key,
+        cachedFrom: null,
+        params,
+        outputs: null,
+        startedAt: task.startedAt,
+        finishedAt: null,
+        exitCode: null,
+        error: null,
+        errorStack: null,
+        reason: null,
+      },
+    });
+  }
+
+  private recordOutputs(task: TaskInstance, result: AttemptResult, key: string | null): void {
+    const artifacts: Record<string, ArtifactRecord> = {};
+    const now = Date.now();
+    for (const [name, produced] of Object.entries(result.artifacts)) {
+      const record: ArtifactRecord = {
+        id: newArtifactId(),
+        type: produced.type,
+        uri: produced.uri,
+        hash: produced.hash,
+        size: produced.size,
+        metadata: produced.metadata,
+        createdAt: now,
+      };
+      artifacts[name] = record;
+      this.write({ op: 'putArtifact', artifact: record });
+      this.write({
+        op: 'putEvent',
+        event: {
+          runId: this.runId,
+          taskId: this.taskId(task),
+          artifactId: record.id,
+          kind: 'output',
+          name,
+          cached: false,
+          createdAt: now,
+        },
+      });
+    }
+    task.outputs = { artifacts, scalars: result.scalars };
+    if (key) {
+      this.write({
+        op: 'putCacheEntry',
+        entry: {
+          key,
+          taskId: this.taskId(task),
+          artifacts: Object.fromEntries(Object.entries(artifacts).map(([n, a]) => [n, a.id])),
+          scalars: result.scalars,
+          createdAt: now,
+        },
+      });
+    }
+  }
+
+  private taskId(task: TaskInstance): string {
+    return `${this.runId}/${task.name}`;
+  }
+
+  /** Final status of a task that went through runTask (it has a stored row). */
+  private settleTask(task: TaskInstance, status: TaskStatus, error?: Error): void {
+    task.finishedAt = Date.now();
+    this.write({
+      op: 'updateTask',
+      id: this.taskId(task),
+      patch: {
+        status,
+        attempts: task.attempts,
+        finishedAt: task.finishedAt,
+        outputs: task.outputs?.scalars ?? null,
+        error: error ? error.message : null,
+        errorStack: error?.stack ?? null,
+      },
+    });
+    this.complete(task, status, error?.message, true);
+  }
+
+  private skip(node: GraphNode, reason: string): void {
+    if (node.kind === 'task') {
+      node.reason = reason;
+      const now = Date.now();
+      this.write({
+        op: 'putTask',
+        task: {
+          id: this.taskId(node),
+          runId: this.runId,
+          name: node.name,
+          specTask: node.spec.name,
+          component: node.spec.component,
+          status: 'skipped',
+          attempts: node.attempts,
+          cacheKey: null,
+          cachedFrom: null,
+          params: null,
+          outputs: null,
+          startedAt: null,
+          finishedAt: now,
+          exitCode: null,
+          error: null,
+          errorStack: null,
+          reason,
+        },
+      });
+      this.complete(node, 'skipped', undefined, false, reason);
+    } else {
+      this.settle(node, 'skipped');
+    }
+  }
+
+  private fail(node: GraphNode, message: string): void {
+    if (node.kind === 'task') {
+      node.startedAt = Date.now();
+      this.recordTaskStart(node, null, null);
+      node.error = message;
+      this.settleTask(node, 'failed', new TaskFailedError(`task '${node.name}': ${message}`));
+    } else {
+      this.log(undefined, 'log', `loop '${node.name}' failed: ${message}`);
+      this.settle(node, 'failed');
+    }
+  }
+
+  private complete(
+    task: TaskInstance,
+    status: TaskStatus,
+    error: string | undefined,
+    ran: boolean,
+    reason?: string,
+  ): void {
+    task.finishedAt = task.finishedAt ?? Date.now();
+    this.reporter.taskEnded?.(task.name, {
+      status,
+      attempts: task.attempts,
+      durationMs: ran && task.startedAt ? task.finishedAt - task.startedAt : 0,
+      error,
+      reason,
+    });
+    this.settle(task, status);
+  }
+
+  /** Marks a node finished and notifies its dependents and enclosing loop. */
+  private settle(node: GraphNode, status: TaskStatus): void {
+    node.status = status;
+    if (status === 'failed' && !node.exitHandler) this.anyFailed = true;
+    if (status === 'failed' && node.exitHandler) this.anyFailed = true;
+    for (const dependent of node.dependents) {
+      this.noteDependencyOutcome(dependent, node);
+      if (--dependent.waiting === 0) this.onDependenciesDone(dependent);
+    }
+    node.dependents = [];
+    if (!node.exitHandler) {
+      const parent = node.loops.at(-1);
+      if (parent) {
+        if (status === 'failed') parent.anyFailed = true;
+        if (--parent.remaining === 0 && parent.status === 'running') this.finishLoop(parent);
+      }
+      this.open--;
+      this.maybeReleaseExitHandlers();
+    }
+    this.maybeFinish();
+  }
+
+  private maybeReleaseExitHandlers(): void {
+    if (this.exitReleased || this.open > 0) return;
+    this.exitReleased = true;
+    for (const handler of this.exitHandlers) {
+      if (--handler.waiting === 0) this.onDependenciesDone(handler);
+    }
+  }
+
+  private maybeFinish(): void {
+    if (!this.exitReleased || this.inFlight > 0) return;
+    if (this.exitHandlers.some((h) => !TERMINAL.has(h.status))) return;
+    this.finish();
+  }
+
+  // ---- values -------------------------------------------------------------------------------
+
+  private runFacts() {
+    return {
+      id: this.runId,
+      pipeline: this.spec.name,
+      status: this.controller.signal.aborted ? 'canceled' : this.anyFailed ? 'failed' : 'succeeded',
+      params: this.params,
+    };
+  }
+
+  private resolveValue(node: GraphNode, ref: ValueRef): unknown {
+    switch (ref.kind) {
+      case 'literal':
+        return ref.value;
+      case 'param':
+        return this.params[ref.name];
+      case 'template':
+        return renderTemplate(ref.template, this.runFacts());
+      case 'item': {
+        const loop =
+          node.loops.find((l) => l.spec.name === ref.loop) ?? (node.kind === 'loop' ? undefined : undefined);
+        if (!loop?.items) throw new Error(`item of loop '${ref.loop}' is not available here`);
+        const index = node.scope[loop.scope.length]!;
+        return itemAt(loop.items[index], ref.path, `${node.name}`);
+      }
+      case 'output': {
+        const producer = this.producerOf(node, ref.task) as TaskInstance;
+        const outputs = producer.outputs;
+        if (!outputs) throw new Error(`task '${producer.name}' has no outputs`);
+        if (ref.output in outputs.scalars) return outputs.scalars[ref.output];
+        if (ref.output in outputs.artifacts) return outputs.artifacts[ref.output];
+        throw new Error(`task '${producer.name}' did not produce output '${ref.output}'`);
+      }
+      case 'collect':
+        return this.collected(node, ref.task, ref.output).map((v) => v);
+    }
+  }
+
+  private producerOf(node: GraphNode, taskName: string): GraphNode {
+    return this.dependencyNode(node, this.chainOf(node.spec.loop), taskName);
+  }
+
+  private collected(node: GraphNode, taskName: string, output: string): unknown[] {
+    const loop = this.producerOf(node, taskName) as LoopInstance;
+    const values: unknown[] = [];
+    for (let i = 0; i < (loop.items?.length ?? 0); i++) {
+      const instance = this.nodes.get(taskName + suffix([...loop.scope, i])) as TaskInstance | undefined;
+      if (!instance || !DONE_OK.has(instance.status) || !instance.outputs) continue;
+      const outputs = instance.outputs;
+      values.push(output in outputs.artifacts ? outputs.artifacts[output] : outputs.scalars[output]);
+    }
+    return values;
+  }
+
+  private resolveArtifacts(task: TaskInstance, ref: ValueRef): InputArtifactRef | InputArtifactRef[] {
+    const value = this.resolveValue(task, ref);
+    const toRef = (artifact: unknown): InputArtifactRef => {
+      const a = artifact as ArtifactRecord;
+      if (!a || typeof a !== 'object' || typeof a.uri !== 'string') {
+        throw new Error(`expected an artifact, got ${JSON.stringify(artifact)}`);
+      }
+      return { id: a.id, type: a.type, uri: a.uri, hash: a.hash, size: a.size, metadata: a.metadata };
+    };
+    return Array.isArray(value) ? value.map(toRef) : toRef(value);
+  }
+
+  // ---- logs and store writes -----------------------------------------------------------------
+
+  private log(task: TaskInstance | undefined, stream: 'stdout' | 'stderr' | 'log', line: string): void {
+    const name = task?.name ?? '(run)';
+    this.reporter.log?.(name, stream, line);
+    if (!task) return;
+    const id = this.taskId(task);
+    const seq = (this.logSeq.get(id) ?? 0) + 1;
+    this.logSeq.set(id, seq);
+    this.logs.push({ taskId: id, attempt: task.attempts, seq, ts: Date.now(), stream, line });
+    this.scheduleFlush();
+  }
+
+  private write(op: StoreOp): void {
+    this.ops.push(op);
+    this.scheduleFlush();
+  }
+
+  private scheduleFlush(): void {
+    if (this.flushScheduled) return;
+    this.flushScheduled = true;
+    setImmediate(() => {
+      this.flushScheduled = false;
+      void this.flush();
+    });
+  }
+
+  /** Commits buffered writes, one transaction per batch, in order. */
+  private flush(): Promise<void> {
+    if (this.logs.length > 0) {
+      this.ops.push({ op: 'putLogs', logs: this.logs });
+      this.logs = [];
+    }
+    if (this.ops.length === 0) return this.flushChain;
+    const batch = this.ops;
+    this.ops = [];
+    this.flushChain = this.flushChain.then(() =>
+      this.store.commit(batch).catch((error) => {
+        this.flushError ??= error;
+        this.cancel();
+      }),
+    );
+    return this.flushChain;
+  }
+
+  private summary(status: RunStatus): RunSummary {
+    const counts: Record<TaskStatus, number> = {
+      pending: 0,
+      running: 0,
+      succeeded: 0,
+      cached: 0,
+      failed: 0,
+      skipped: 0,
+    };
+    const tasks: RunSummary['tasks'] = [];
+    let firstError: string | undefined;
+    for (const node of this.nodes.values()) {
+      if (node.kind !== 'task') continue;
+      counts[node.status]++;
+      if (node.status === 'failed' && !firstError)
+        firstError = `task '${node.name}': ${node.error ?? 'failed'}`;
+      tasks.push({
+        name: node.name,
+        status: node.status,
+        attempts: node.attempts,
+        durationMs: node.startedAt && node.finishedAt ? node.finishedAt - node.startedAt : null,
+        error: node.error,
+        reason: node.reason,
+        outputs: node.outputs
+          ? { ...node.outputs.scalars, ...artifactSummaries(node.outputs.artifacts) }
+          : undefined,
+      });
+    }
+    return {
+      runId: this.runId,
+      pipeline: this.spec.name,
+      status,
+      durationMs: Date.now() - this.startedAt,
+      counts,
+      tasks,
+      error: this.flushError ? `metadata store: ${(this.flushError as Error).message}` : firstError,
+    };
+  }
+}
+
+function artifactSummaries(artifacts: Record<string, ArtifactRecord>): Record<string, unknown> {
+  return Object.fromEntries(
+    Object.entries(artifacts).map(([name, a]) => [
+      name,
+      { id: a.id, type: a.type, hash: a.hash, uri: a.uri },
+    ]),
+  );
+}
+
+function forEachConditionRef(condition: NonNullable<TaskSpec['when']>, visit: (ref: ValueRef) => void): void {
+  switch (condition.op) {
+    case 'and':
+    case 'or':
+      for (const c of condition.args) forEachConditionRef(c, visit);
+      return;
+    case 'not':
+      forEachConditionRef(condition.arg, visit);
+      return;
+    case 'truthy':
+      visit(condition.value);
+      return;
+    default:
+      visit(condition.left);
+      visit(condition.right);
+  }
+}
+
+/** Errors that no retry can fix: bad params, a missing component. */
+function isPermanent(error: Error): boolean {
+  const code = (error as { code?: string }).code;
+  return code === 'PARAM_INVALID' || code === 'COMPONENT_NOT_FOUND' || code === 'OUTPUT_INVALID';
+}
+
+function sleep(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    if (signal.aborted) return resolve();
+    const timer = setTimeout(done, ms);
+    function done() {
+      clearTimeout(timer);
+      signal.removeEventListener('abort', done);
+      resolve();
+    }
+    signal.addEventListener('abort', done, { once: true });
+  });
+}

@@ -1,0 +1,129 @@
+/**
+ * The embedded executor: TS components in this process (or in a child process when they ask
+ * for isolation), command components as child processes.
+ */
+import { fork } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import type { AnyComponent } from '../dsl/component.js';
+import { componentConflicts, lookupComponent } from '../dsl/registry.js';
+import type { AttemptHooks, AttemptRequest, AttemptResult, TaskExecutor } from '../engine/ports.js';
+import { ComponentNotFoundError, LatheError, TaskFailedError } from '../errors.js';
+import type { ArtifactStore } from '../store/artifact-store.js';
+import { type CommandOptions, runCommandAttempt } from './command-attempt.js';
+import { importModule } from './module-loader.js';
+import { runTsAttempt } from './ts-attempt.js';
+
+export interface LocalExecutorOptions {
+  artifacts: ArtifactStore;
+  /** Root of the local artifact store, passed to child processes so they can open it. */
+  artifactRoot: string;
+  /** Components already in memory (a pipeline compiled in this process), by name. */
+  components?: Map<string, AnyComponent>;
+  killGraceMs?: number;
+}
+
+export type ChildMessage =
+  | { type: 'log'; stream: 'stdout' | 'stderr' | 'log'; line: string }
+  | { type: 'result'; result: AttemptResult }
+  | { type: 'error'; message: string; stack?: string; code?: string; exitCode?: number };
+
+export class LocalExecutor implements TaskExecutor {
+  private readonly command: CommandOptions;
+  constructor(private readonly options: LocalExecutorOptions) {
+    this.command = { killGraceMs: options.killGraceMs ?? 5000 };
+  }
+
+  async execute(request: AttemptRequest, hooks: AttemptHooks): Promise<AttemptResult> {
+    const component = request.component;
+    if (component.kind === 'command') {
+      return runCommandAttempt(request, hooks, this.options.artifacts, this.command);
+    }
+    if (component.isolation === 'process') return this.executeInChild(request, hooks);
+    const definition = this.options.components?.get(component.name) ?? (await resolveComponent(request));
+    return runTsAttempt(definition, request, hooks, this.options.artifacts);
+  }
+
+  private executeInChild(request: AttemptRequest, hooks: AttemptHooks): Promise<AttemptResult> {
+    const entry = fileURLToPath(new URL('./task-process-main.js', import.meta.url));
+    return new Promise<AttemptResult>((resolve, reject) => {
+      const child = fork(entry, [], {
+        stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
+        cwd: request.baseDir,
+        detached: true,
+        serialization: 'advanced',
+      });
+      let settled: { ok: true; result: AttemptResult } | { ok: false; error: Error } | undefined;
+      let killTimer: NodeJS.Timeout | undefined;
+      const onAbort = () => {
+        child.kill('SIGTERM');
+        killTimer = setTimeout(() => child.kill('SIGKILL'), this.command.killGraceMs);
+      };
+      hooks.signal.addEventListener('abort', onAbort, { once: true });
+      for (const [stream, name] of [
+        [child.stdout, 'stdout'],
+        [child.stderr, 'stderr'],
+      ] as const) {
+        stream?.setEncoding('utf8');
+        let buffer = '';
+        stream?.on('data', (chunk: string) => {
+          buffer += chunk;
+          const lines = buffer.split('\n');
+          buffer = lines.pop() ?? '';
+          for (const line of lines) hooks.log(name, line);
+        });
+        stream?.on('end', () => {
+          if (buffer) hooks.log(name, buffer);
+        });
+      }
+      child.on('message', (message: ChildMessage) => {
+        if (message.type === 'log') hooks.log(message.stream, message.line);
+        else if (message.type === 'result') settled = { ok: true, result: message.result };
+        else {
+          const error = new TaskFailedError(message.message, {
+            exitCode: message.exitCode,
+            code: message.code,
+          });
+          if (message.stack) error.stack = message.stack;
+          settled = { ok: false, error };
+        }
+      });
+      child.on('error', (error) => {
+        settled ??= { ok: false, error };
+      });
+      child.on('exit', (code, signal) => {
+        hooks.signal.removeEventListener('abort', onAbort);
+        if (killTimer) clearTimeout(killTimer);
+        if (hooks.signal.aborted) return reject(hooks.signal.reason);
+        if (settled?.ok) return resolve(settled.result);
+        if (settled) return reject(settled.error);
+        reject(
+          new TaskFailedError(
+            `task '${request.task}': its process ${code !== null ? `exited with code ${code}` : `was killed by ${signal}`} before reporting a result`,
+            { exitCode: code ?? 128 },
+          ),
+        );
+      });
+      child.send({ request, artifactRoot: this.options.artifactRoot });
+    });
+  }
+}
+
+/** Finds a TS component by name in the pipeline's source module. */
+export async function resolveComponent(request: AttemptRequest): Promise<AnyComponent> {
+  const name = request.component.name;
+  if (!lookupComponent(name)) {
+    if (!request.source) {
+      throw new ComponentNotFoundError(name, 'this process (the spec names no source module)');
+    }
+    await importModule(request.source);
+  }
+  const found = lookupComponent(name);
+  if (!found) throw new ComponentNotFoundError(name, request.source ?? 'this process');
+  if (componentConflicts(name)) {
+    throw new LatheError(
+      'COMPONENT_AMBIGUOUS',
+      `component '${name}' is defined more than once in ${request.source}; names must be unique`,
+    );
+  }
+  return found;
+}

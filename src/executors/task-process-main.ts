@@ -1,0 +1,46 @@
+/**
+ * Entry of a child process that runs one TS component attempt (isolation: 'process'). It gets
+ * the AttemptRequest over IPC, imports the pipeline's source module, runs the component, and
+ * reports logs and the result back. It needs nothing else from the parent's memory.
+ */
+import type { AttemptRequest } from '../engine/ports.js';
+import { LocalArtifactStore } from '../store/local/local-artifact-store.js';
+import type { ChildMessage } from './local-executor.js';
+import { resolveComponent } from './local-executor.js';
+import { runTsAttempt } from './ts-attempt.js';
+
+const send = (message: ChildMessage) =>
+  new Promise<void>((resolve) => {
+    process.send!(message, () => resolve());
+  });
+
+process.once('message', async (message: { request: AttemptRequest; artifactRoot: string }) => {
+  const controller = new AbortController();
+  process.once('SIGTERM', () => controller.abort(new Error('terminated')));
+  try {
+    const component = await resolveComponent(message.request);
+    const result = await runTsAttempt(
+      component,
+      message.request,
+      {
+        signal: controller.signal,
+        log: (stream, line) => {
+          void send({ type: 'log', stream, line });
+        },
+      },
+      new LocalArtifactStore(message.artifactRoot),
+    );
+    await send({ type: 'result', result });
+  } catch (error) {
+    const e = error as Error & { code?: string; exitCode?: number };
+    await send({
+      type: 'error',
+      message: e.message ?? String(error),
+      stack: e.stack,
+      code: e.code,
+      exitCode: e.exitCode,
+    });
+  }
+  process.disconnect?.();
+  process.exit(0);
+});

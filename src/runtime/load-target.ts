@@ -1,0 +1,107 @@
+/**
+ * Turns what the user names on the command line — a pipeline module (.ts/.js) or a compiled
+ * spec (.yaml/.json) — into one validated spec whose TS components are loaded and whose
+ * component digests reflect the code as it is now. Both paths end in the same spec, so
+ * `lathe run pipeline.ts` and `lathe run pipeline.yaml` behave the same.
+ */
+import { existsSync } from 'node:fs';
+import { dirname, extname, resolve } from 'node:path';
+import { isPipeline, type Pipeline } from '../dsl/pipeline.js';
+import { lookupComponent } from '../dsl/registry.js';
+import { LatheError, UsageError } from '../errors.js';
+import { importModule } from '../executors/module-loader.js';
+import { canonicalJson } from '../spec/canonical.js';
+import { compilePipeline, componentSpec } from '../spec/compile.js';
+import { loadSpecFile } from '../spec/load.js';
+import type { PipelineSpec } from '../spec/schema.js';
+
+export interface LoadedTarget {
+  spec: PipelineSpec;
+  /** The file named by the user, absolute. */
+  path: string;
+  /** Working directory for command components. */
+  baseDir: string;
+}
+
+const MODULE_EXTENSIONS = new Set(['.ts', '.mts', '.cts', '.js', '.mjs', '.cjs', '.tsx']);
+const SPEC_EXTENSIONS = new Set(['.yaml', '.yml', '.json']);
+
+export async function loadTarget(target: string, options: { pipeline?: string } = {}): Promise<LoadedTarget> {
+  const path = resolve(target);
+  if (!existsSync(path)) throw new UsageError(`${target}: no such file`);
+  const ext = extname(path);
+  if (MODULE_EXTENSIONS.has(ext)) {
+    const module = await importModule(path);
+    const definition = pickPipeline(module, path, options.pipeline);
+    const spec = compilePipeline(definition, { source: path });
+    return { spec, path, baseDir: dirname(path) };
+  }
+  if (SPEC_EXTENSIONS.has(ext)) {
+    const spec = loadSpecFile(path);
+    await refreshComponents(spec);
+    return { spec, path, baseDir: spec.source ? dirname(spec.source) : dirname(path) };
+  }
+  throw new UsageError(`${target}: expected a pipeline module (.ts, .js) or a compiled spec (.yaml, .json)`);
+}
+
+/** The pipeline a module exports: `--pipeline NAME`, else the default export, else the only one. */
+export function pickPipeline(module: Record<string, unknown>, path: string, name?: string): Pipeline<any> {
+  const pipelines = Object.entries(module).filter(([, value]) => isPipeline(value)) as [
+    string,
+    Pipeline<any>,
+  ][];
+  if (name) {
+    const found = pipelines.find(([exportName, p]) => p.name === name || exportName === name);
+    if (!found) {
+      throw new UsageError(
+        `${path}: no pipeline named '${name}' (found: ${pipelines.map(([, p]) => p.name).join(', ') || 'none'})`,
+      );
+    }
+    return found[1];
+  }
+  const byDefault = pipelines.find(([exportName]) => exportName === 'default');
+  if (byDefault) return byDefault[1];
+  if (pipelines.length === 1) return pipelines[0]![1];
+  if (pipelines.length === 0) {
+    throw new UsageError(`${path} exports no pipeline; export one with \`export default pipeline(...)\``);
+  }
+  throw new UsageError(
+    `${path} exports several pipelines (${pipelines.map(([, p]) => p.name).join(', ')}); choose one with --pipeline NAME`,
+  );
+}
+
+/**
+ * Imports the spec's source module and updates each TS component's digest to the code as it is
+ * now, so a fixed bug is picked up (and re-keys the cache). A component whose interface no
+ * longer matches the spec is an error: the spec must be recompiled.
+ */
+export async function refreshComponents(spec: PipelineSpec): Promise<void> {
+  const tsComponents = Object.values(spec.components).filter((c) => c.kind === 'ts');
+  if (tsComponents.length === 0) return;
+  if (!spec.source) {
+    throw new LatheError(
+      'SPEC_NO_SOURCE',
+      `the spec has TypeScript components (${tsComponents.map((c) => c.name).join(', ')}) but no 'source' module`,
+    );
+  }
+  await importModule(spec.source);
+  for (const component of tsComponents) {
+    const definition = lookupComponent(component.name);
+    if (!definition) {
+      throw new LatheError(
+        'COMPONENT_NOT_FOUND',
+        `component '${component.name}' is not defined in ${spec.source}`,
+      );
+    }
+    const fresh = componentSpec(definition);
+    const shape = (c: typeof fresh) =>
+      canonicalJson({ params: c.params, inputs: c.inputs, outputs: c.outputs });
+    if (shape(fresh) !== shape(component)) {
+      throw new LatheError(
+        'SPEC_STALE',
+        `component '${component.name}' in ${spec.source} no longer matches the spec (its params, inputs or outputs changed); compile the spec again`,
+      );
+    }
+    component.digest = fresh.digest;
+  }
+}

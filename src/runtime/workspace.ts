@@ -1,0 +1,49 @@
+/**
+ * A workspace is where a project's runs are recorded: `.lathe/` in the current directory by
+ * default (or LATHE_HOME / --home). It wires the embedded defaults: SQLite metadata at
+ * `.lathe/lathe.db`, artifacts in `.lathe/artifacts/`, and the local executor.
+ * Store and executor choices are made here, by configuration, never inside the engine.
+ */
+import { resolve } from 'node:path';
+import type { TaskExecutor } from '../engine/ports.js';
+import { LocalExecutor } from '../executors/local-executor.js';
+import type { ArtifactStore } from '../store/artifact-store.js';
+import { LocalArtifactStore } from '../store/local/local-artifact-store.js';
+import type { MetadataStore } from '../store/metadata-store.js';
+import { SqliteMetadataStore } from '../store/sqlite/sqlite-metadata-store.js';
+
+export interface Workspace {
+  home: string;
+  store: MetadataStore;
+  artifacts: ArtifactStore;
+  artifactRoot: string;
+  executor: TaskExecutor;
+  close(): Promise<void>;
+}
+
+export interface WorkspaceOptions {
+  home?: string;
+  /** SIGTERM-to-SIGKILL grace for command components, in ms. */
+  killGraceMs?: number;
+}
+
+export function workspaceHome(home?: string): string {
+  return resolve(home ?? process.env.LATHE_HOME ?? '.lathe');
+}
+
+export function openWorkspace(options: WorkspaceOptions = {}): Workspace {
+  const home = workspaceHome(options.home);
+  const store = SqliteMetadataStore.open(resolve(home, 'lathe.db'));
+  const artifactRoot = resolve(home, 'artifacts');
+  const artifacts = new LocalArtifactStore(artifactRoot);
+  const killGraceMs = options.killGraceMs ?? Number(process.env.LATHE_KILL_GRACE_MS ?? 5000);
+  const executor = new LocalExecutor({ artifacts, artifactRoot, killGraceMs });
+  return {
+    home,
+    store,
+    artifacts,
+    artifactRoot,
+    executor,
+    close: () => store.close(),
+  };
+}
