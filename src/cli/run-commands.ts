@@ -9,7 +9,6 @@ import { LatheError, RunNotFoundError, UsageError } from '../errors.js';
 import { loadTarget, refreshComponents } from '../runtime/load-target.js';
 import { openWorkspace } from '../runtime/workspace.js';
 import { specDigest } from '../spec/compile.js';
-import { specToJson, specToYaml } from '../spec/load.js';
 import { PipelineSpec } from '../spec/schema.js';
 import type { MetadataStore, RunRecord } from '../store/metadata-store.js';
 import type { CommandSpec } from './args.js';
@@ -232,6 +231,7 @@ export const compileCommand: CommandSpec = {
     const target = await loadTarget(args[0]!, { pipeline: values.pipeline });
     const output = values.output as string | undefined;
     const json = Boolean(values.json) || Boolean(output?.endsWith('.json'));
+    const { specToJson, specToYaml } = await import('../spec/load.js');
     const text = json ? specToJson(target.spec, output) : specToYaml(target.spec, output);
     if (output) {
       writeFileSync(output, text);

@@ -68,18 +68,20 @@ let fallbackReason: string | undefined;
 
 function getInspector(): Inspector | null {
   if (inspectorState !== undefined) return inspectorState;
+  let session: inspector.Session | undefined;
   try {
     // Required lazily: `node:inspector` throws on import in Node builds without inspector support.
     const { Session } = createRequire(import.meta.url)('node:inspector') as typeof inspector;
-    const session = new Session();
+    session = new Session();
     session.connect();
+    const connected = session;
     const post = <T>(method: string, params: object = {}): T => {
       const box: { done: boolean; error: Error | null; result: unknown } = {
         done: false,
         error: null,
         result: undefined,
       };
-      session.post(method, params, (error, result) => {
+      connected.post(method, params, (error, result) => {
         box.done = true;
         box.error = error;
         box.result = result;
@@ -90,8 +92,11 @@ function getInspector(): Inspector | null {
       return box.result as T;
     };
     post('Runtime.evaluate', { expression: '0' });
-    inspectorState = { post, session };
+    inspectorState = { post, session: connected };
   } catch (err) {
+    try {
+      session?.disconnect();
+    } catch {}
     inspectorState = null;
     fallbackReason = err instanceof Error ? err.message : String(err);
   }
@@ -183,6 +188,12 @@ interface FunctionFacts {
   bound?: { target: unknown; boundThis: unknown; boundArgs: unknown };
   /** Inspector calls failed: only the source text counts. */
   degraded?: boolean;
+  /**
+   * Some captured value is `undefined`, which is also how V8 reports a `const`/`let` still in its temporal
+   * dead zone (declared below the code that asked for the digest). Such snapshots are not cached, so a later
+   * call sees the initialized value.
+   */
+  provisional?: boolean;
 }
 
 const factsCache = new WeakMap<Function, FunctionFacts>();
@@ -231,9 +242,10 @@ function functionFacts(
   wantCaptured: (scriptId: string) => boolean,
 ): FunctionFacts {
   let facts = factsCache.get(fn);
-  if (facts && (facts.captured || facts.bound || facts.degraded || facts.scriptId === undefined))
-    return facts;
-  if (facts?.scriptId !== undefined && !wantCaptured(facts.scriptId)) return facts;
+  if (facts && !facts.provisional) {
+    if (facts.captured || facts.bound || facts.degraded || facts.scriptId === undefined) return facts;
+    if (!wantCaptured(facts.scriptId)) return facts;
+  }
   const source = fnToString.call(fn);
   facts = { source, name: functionName(fn) };
   factsCache.set(fn, facts);
@@ -270,6 +282,7 @@ function functionFacts(
       }
     }
     facts.captured = [...captured].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+    facts.provisional = facts.captured.some(([, v]) => v === undefined);
   } catch {
     facts.degraded = true;
     degradedFunctions++;
@@ -478,6 +491,8 @@ class Walker {
   private readonly hash: Hash = createHash('sha256');
   private readonly seen = new Map<object, number>();
   private nodes = 0;
+  /** Some function's snapshot was provisional: the result must not be cached. */
+  provisional = false;
 
   constructor(private readonly ins: Inspector) {}
 
@@ -498,12 +513,13 @@ class Walker {
   }
 
   private wantCaptured = (scriptId: string): boolean => {
-    if (trustedScripts.has(scriptId)) return true;
+    if (scriptId === '' || trustedScripts.has(scriptId)) return true; // no location: assume user code
     const url = scriptUrl(this.ins, scriptId);
     return url === undefined || libraryOrigin(url) === undefined;
   };
 
   private code(facts: FunctionFacts, depth: number): void {
+    if (facts.provisional) this.provisional = true;
     this.put('F', facts.source);
     if (facts.degraded) {
       this.put('!');
@@ -678,6 +694,7 @@ class Walker {
         val = (ns as Record<string, unknown>)[key];
       } catch {
         this.put('t'); // binding still in its temporal dead zone (circular import)
+        this.provisional = true;
         continue;
       }
       this.value(val, depth);
@@ -721,8 +738,10 @@ const digestCache = new WeakMap<Function, string>();
  * helper functions. Deterministic across processes for the same source and values. Cached per function
  * identity: values are read once, at the first call.
  *
- * Call it after the defining module has finished evaluating: a `const`/`let` declared *below* the call site is
- * still in its temporal dead zone, and V8 reports it as `undefined`.
+ * Call it after the defining module has finished evaluating (e.g. when the pipeline is compiled, not inside
+ * `component()`): a `const`/`let` declared *below* the call site is still in its temporal dead zone and V8
+ * reports it as `undefined`, so an early digest misses it. Digests that saw an `undefined` capture are not
+ * cached, so a later call is correct.
  */
 export function functionDigest(fn: Function): string {
   const cached = digestCache.get(fn);
@@ -730,7 +749,9 @@ export function functionDigest(fn: Function): string {
   const ins = getInspector();
   let digest: string;
   if (ins) {
-    digest = new Walker(ins).digest(fn);
+    const walker = new Walker(ins);
+    digest = walker.digest(fn);
+    if (walker.provisional) return digest;
   } else {
     const hash = createHash('sha256').update(`${FORMAT}/source-only\0`).update(fnToString.call(fn));
     digest = `sha256:${hash.digest('hex')}`;

@@ -155,7 +155,8 @@ export interface LoopHandle<O extends Record<string, Ref> = Record<string, Ref>>
  * Fan-out: runs `body` once per item. `items` is a literal list, a pipeline param, or an upstream
  * output holding a list. Returns the body's outputs for fan-in with `collect()`.
  */
-export function parallelFor<T, R extends TaskHandle<any> | Record<string, Ref> | undefined>(
+// biome-ignore lint/suspicious/noConfusingVoidType: a body may return nothing when no fan-in is needed
+export function parallelFor<T, R extends TaskHandle<any> | Record<string, Ref> | void>(
   items: readonly T[] | Ref<T[]> | Ref<unknown>,
   body: (item: Ref<T>) => R,
   options: ParallelForOptions = {},
@@ -188,6 +189,10 @@ export function onExit<T extends TaskHandle<any>>(task: T): T {
     );
   }
   task.node.exitHandler = true;
+  // Exit handlers report on this run (notify, clean up): replaying a cached result would skip that.
+  if (task.node.settings.cache === undefined && task.node.component.defaults.cache === undefined) {
+    task.node.settings.cache = false;
+  }
   return task;
 }
 

@@ -54,6 +54,9 @@ export interface EngineOptions {
   signal?: AbortSignal;
 }
 
+/** How long an aborted attempt may take to stop before the engine stops waiting for it. */
+const ABANDON_AFTER_MS = 10_000;
+
 const TERMINAL: ReadonlySet<TaskStatus> = new Set(['succeeded', 'cached', 'failed', 'skipped']);
 const DONE_OK: ReadonlySet<TaskStatus> = new Set(['succeeded', 'cached']);
 
@@ -663,43 +666,54 @@ class RunExecution {
     request: AttemptRequest,
     timeoutMs: number | undefined,
   ): Promise<AttemptResult> {
+    const log = (stream: 'stdout' | 'stderr' | 'log', line: string) => this.log(task, stream, line);
+    if (timeoutMs === undefined) {
+      // No timeout: the run's own signal is enough (no per-task controller on the hot path).
+      const execution = this.options.executor.execute(request, { signal: this.controller.signal, log });
+      return Promise.race([execution, this.abandonAfterAbort()]);
+    }
     const controller = new AbortController();
     const onRunAbort = () => controller.abort(this.controller.signal.reason);
     this.controller.signal.addEventListener('abort', onRunAbort, { once: true });
-    let timer: NodeJS.Timeout | undefined;
-    const hooks = {
-      signal: controller.signal,
-      log: (stream: 'stdout' | 'stderr' | 'log', line: string) => this.log(task, stream, line),
-    };
-    const execution = this.options.executor.execute(request, hooks);
-    // The executor should reject when the signal aborts; racing makes sure a component that
-    // ignores its signal cannot hold the run (its promise is abandoned).
-    const aborted = new Promise<never>((_, reject) => {
-      if (timeoutMs !== undefined) {
-        timer = setTimeout(() => {
-          const error = new TaskTimeoutError(task.name, timeoutMs);
-          controller.abort(error);
-        }, timeoutMs);
-      }
+    const timer = setTimeout(() => controller.abort(new TaskTimeoutError(task.name, timeoutMs)), timeoutMs);
+    const execution = this.options.executor
+      .execute(request, { signal: controller.signal, log })
+      .catch((error) => {
+        throw controller.signal.aborted ? controller.signal.reason : error;
+      });
+    const abandoned = new Promise<never>((_, reject) => {
       controller.signal.addEventListener(
         'abort',
-        () => {
-          // Give the executor a moment to stop the process and report, then give up on it.
-          setTimeout(() => reject(controller.signal.reason), 10_000).unref();
-        },
+        () => setTimeout(() => reject(controller.signal.reason), ABANDON_AFTER_MS).unref(),
         { once: true },
       );
     });
-    aborted.catch(() => {});
-    return Promise.race([
-      execution.catch((error) => {
-        throw controller.signal.aborted ? controller.signal.reason : error;
-      }),
-      aborted,
-    ]).finally(() => {
-      if (timer) clearTimeout(timer);
+    abandoned.catch(() => {});
+    return Promise.race([execution, abandoned]).finally(() => {
+      clearTimeout(timer);
       this.controller.signal.removeEventListener('abort', onRunAbort);
     });
+  }
+
+  private abandoned: Promise<never> | undefined;
+
+  /**
+   * Rejects some time after the run is canceled. Executors should stop promptly when their
+   * signal aborts; racing against this keeps a component that ignores its signal from holding
+   * the run forever (its promise is abandoned).
+   */
+  private abandonAfterAbort(): Promise<never> {
+    if (!this.abandoned) {
+      this.abandoned = new Promise<never>((_, reject) => {
+        this.controller.signal.addEventListener(
+          'abort',
+          () => setTimeout(() => reject(this.controller.signal.reason), ABANDON_AFTER_MS).unref(),
+          { once: true },
+        );
+      });
+      this.abandoned.catch(() => {});
+    }
+    return this.abandoned;
   }
 
   private async lookupCache(key: string): Promise<{ taskId: string; outputs: TaskOutputs } | undefined> {

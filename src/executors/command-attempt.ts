@@ -124,11 +124,7 @@ export function expandArgv(template: string[], ctx: ExpandContext): string[] {
   const argv: string[] = [];
   for (const arg of template) {
     const whole = /^\{\{\s*inputs\.([^}\s]+)\s*\}\}$/.exec(arg);
-    if (
-      whole &&
-      (ctx.inputPaths[whole[1]!]?.length ?? 0) !== 1 &&
-      Array.isArray(ctx.request.inputs[whole[1]!])
-    ) {
+    if (whole && Array.isArray(ctx.request.inputs[whole[1]!])) {
       argv.push(...(ctx.inputPaths[whole[1]!] ?? []));
       continue;
     }

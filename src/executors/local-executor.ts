@@ -5,12 +5,11 @@
 import { fork } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import type { AnyComponent } from '../dsl/component.js';
-import { componentConflicts, lookupComponent } from '../dsl/registry.js';
 import type { AttemptHooks, AttemptRequest, AttemptResult, TaskExecutor } from '../engine/ports.js';
-import { ComponentNotFoundError, LatheError, TaskFailedError } from '../errors.js';
+import { TaskFailedError } from '../errors.js';
 import type { ArtifactStore } from '../store/artifact-store.js';
 import { type CommandOptions, runCommandAttempt } from './command-attempt.js';
-import { importModule } from './module-loader.js';
+import { loadComponent } from './component-resolver.js';
 import { runTsAttempt } from './ts-attempt.js';
 
 export interface LocalExecutorOptions {
@@ -109,21 +108,6 @@ export class LocalExecutor implements TaskExecutor {
 }
 
 /** Finds a TS component by name in the pipeline's source module. */
-export async function resolveComponent(request: AttemptRequest): Promise<AnyComponent> {
-  const name = request.component.name;
-  if (!lookupComponent(name)) {
-    if (!request.source) {
-      throw new ComponentNotFoundError(name, 'this process (the spec names no source module)');
-    }
-    await importModule(request.source);
-  }
-  const found = lookupComponent(name);
-  if (!found) throw new ComponentNotFoundError(name, request.source ?? 'this process');
-  if (componentConflicts(name)) {
-    throw new LatheError(
-      'COMPONENT_AMBIGUOUS',
-      `component '${name}' is defined more than once in ${request.source}; names must be unique`,
-    );
-  }
-  return found;
+export function resolveComponent(request: AttemptRequest): Promise<AnyComponent> {
+  return loadComponent(request.component.name, request.source);
 }

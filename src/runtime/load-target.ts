@@ -7,12 +7,11 @@
 import { existsSync } from 'node:fs';
 import { dirname, extname, resolve } from 'node:path';
 import { isPipeline, type Pipeline } from '../dsl/pipeline.js';
-import { lookupComponent } from '../dsl/registry.js';
 import { LatheError, UsageError } from '../errors.js';
+import { loadComponent } from '../executors/component-resolver.js';
 import { importModule } from '../executors/module-loader.js';
 import { canonicalJson } from '../spec/canonical.js';
 import { compilePipeline, componentSpec } from '../spec/compile.js';
-import { loadSpecFile } from '../spec/load.js';
 import type { PipelineSpec } from '../spec/schema.js';
 
 export interface LoadedTarget {
@@ -37,6 +36,8 @@ export async function loadTarget(target: string, options: { pipeline?: string } 
     return { spec, path, baseDir: dirname(path) };
   }
   if (SPEC_EXTENSIONS.has(ext)) {
+    // The YAML parser is loaded only for specs: it is start-up time a .ts run does not need.
+    const { loadSpecFile } = await import('../spec/load.js');
     const spec = loadSpecFile(path);
     await refreshComponents(spec);
     return { spec, path, baseDir: spec.source ? dirname(spec.source) : dirname(path) };
@@ -84,15 +85,8 @@ export async function refreshComponents(spec: PipelineSpec): Promise<void> {
       `the spec has TypeScript components (${tsComponents.map((c) => c.name).join(', ')}) but no 'source' module`,
     );
   }
-  await importModule(spec.source);
   for (const component of tsComponents) {
-    const definition = lookupComponent(component.name);
-    if (!definition) {
-      throw new LatheError(
-        'COMPONENT_NOT_FOUND',
-        `component '${component.name}' is not defined in ${spec.source}`,
-      );
-    }
+    const definition = await loadComponent(component.name, spec.source);
     const fresh = componentSpec(definition);
     const shape = (c: typeof fresh) =>
       canonicalJson({ params: c.params, inputs: c.inputs, outputs: c.outputs });
