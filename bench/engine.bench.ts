@@ -7,9 +7,9 @@
  *   engine.cached1k.seconds       the 1,000-task chain again, every task a cache hit
  */
 import { join } from 'node:path';
-import { component, parallelFor, pipeline, type TaskHandle, z } from '../src/index.js';
 import { startRun } from '../src/engine/run-engine.js';
 import { LocalExecutor } from '../src/executors/local-executor.js';
+import { component, parallelFor, pipeline, type TaskHandle, z } from '../src/index.js';
 import { compilePipeline } from '../src/spec/compile.js';
 import { LocalArtifactStore } from '../src/store/local/local-artifact-store.js';
 import { SqliteMetadataStore } from '../src/store/sqlite/sqlite-metadata-store.js';
@@ -52,10 +52,13 @@ const chain = pipeline({ name: 'chain1k', params: { n: z.number().int().default(
   }
 });
 
-const fanout = pipeline({ name: 'fanout10k', params: { n: z.number().int().default(10_000) } }, ({ params }) => {
-  const source = seed({ n: params.n });
-  parallelFor(source.outputs.items, (i) => leaf({ i }));
-});
+const fanout = pipeline(
+  { name: 'fanout10k', params: { n: z.number().int().default(10_000) } },
+  ({ params }) => {
+    const source = seed({ n: params.n });
+    parallelFor(source.outputs.items, (i) => leaf({ i }));
+  },
+);
 
 const warm = pipeline({ name: 'warm-up' }, () => {
   parallelFor(
@@ -108,8 +111,14 @@ async function main(): Promise<void> {
     start = performance.now();
     const cached = await startRun(engine(chainSpec), {});
     const cachedSeconds = (performance.now() - start) / 1000;
-    if (cached.counts.cached !== 1000) throw new Error(`expected 1000 cache hits, got ${cached.counts.cached}`);
-    report({ name: 'engine.cached1k.seconds', value: cachedSeconds, unit: 's', floor: (chainFloor * 1000) / 1e6 });
+    if (cached.counts.cached !== 1000)
+      throw new Error(`expected 1000 cache hits, got ${cached.counts.cached}`);
+    report({
+      name: 'engine.cached1k.seconds',
+      value: cachedSeconds,
+      unit: 's',
+      floor: (chainFloor * 1000) / 1e6,
+    });
 
     const fanoutSpec = compilePipeline(fanout);
     start = performance.now();

@@ -113,9 +113,18 @@ export class TerminalReporter implements RunReporter {
       this.options.out.write(`${this.paint('red', summary.error)}\n`);
   }
 
-  // A TTY status line, redrawn at most every 100 ms so that thousands of tasks stay cheap.
+  // A TTY status line, redrawn at most every 100 ms so that thousands of tasks stay cheap. It is
+  // drawn right away when due: an in-process task may keep the event loop busy, so a timer alone
+  // could leave the line stale for the whole task.
+  private lastRender = 0;
   private scheduleStatus(): void {
-    if (!this.options.tty || this.options.quiet || this.renderTimer) return;
+    if (!this.options.tty || this.options.quiet) return;
+    const now = Date.now();
+    if (now - this.lastRender >= 100) {
+      this.renderStatus();
+      return;
+    }
+    if (this.renderTimer) return;
     this.renderTimer = setTimeout(() => {
       this.renderTimer = undefined;
       this.renderStatus();
@@ -124,6 +133,7 @@ export class TerminalReporter implements RunReporter {
   }
 
   private renderStatus(): void {
+    this.lastRender = Date.now();
     this.clearStatus();
     const names = [...this.running];
     const shown = names.slice(0, 4).join(', ') + (names.length > 4 ? ` +${names.length - 4}` : '');

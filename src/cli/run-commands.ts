@@ -181,8 +181,8 @@ export const resumeCommand: CommandSpec = {
       if (!pipeline)
         throw new LatheError('PIPELINE_NOT_FOUND', `the spec of run ${run.id} is not in the store`);
       const spec = PipelineSpec.parse(pipeline.spec);
-      await refreshComponents(spec);
       const baseDir = spec.source ? dirname(spec.source) : run.source ? dirname(run.source) : process.cwd();
+      await refreshComponents(spec, baseDir);
       const summary = await withInterrupt((signal) =>
         resumeRun(
           {

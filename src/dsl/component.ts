@@ -93,6 +93,12 @@ export interface CommandComponentOptions<P extends ParamShape, I extends InputSh
    */
   command: string[];
   env?: Record<string, string>;
+  /**
+   * Local files, relative to the pipeline's directory, whose contents are part of the
+   * component's digest (so editing them re-runs it). argv entries that name files there, like
+   * `train.py`, are included without being listed; list what they import.
+   */
+  files?: string[];
 }
 
 export interface ComponentDefinition {
@@ -106,6 +112,7 @@ export interface ComponentDefinition {
   readonly run: ((context: RunContext<any, any, any>) => unknown) | undefined;
   readonly command: string[] | undefined;
   readonly env: Record<string, string> | undefined;
+  readonly files: string[] | undefined;
   readonly isolation: 'inline' | 'process';
   readonly defaults: ComponentDefaults;
 }
@@ -191,6 +198,7 @@ function define<P extends ParamShape, I extends InputShape, O extends OutputShap
     run?: TsComponentOptions<P, I, O>['run'];
     command?: string[];
     env?: Record<string, string>;
+    files?: string[];
     isolation?: 'inline' | 'process';
   },
 ): Component<P, I, O> {
@@ -238,6 +246,7 @@ function define<P extends ParamShape, I extends InputShape, O extends OutputShap
     run: options.run as ComponentDefinition['run'],
     command: options.command ? [...options.command] : undefined,
     env: options.env ? { ...options.env } : undefined,
+    files: options.files ? [...options.files] : undefined,
     isolation: options.isolation ?? 'inline',
     defaults: {
       retry: options.retry,

@@ -39,6 +39,7 @@ const SLOT_EXPR = `globalThis[Symbol.for(${JSON.stringify(SLOT_KEY)})]`;
 const STASH_THIS = `function () { ${SLOT_EXPR} = this; }`;
 const GROUP = 'lathe-function-digest';
 const COMPONENT_BRAND = '__latheComponent';
+const PIPELINE_BRAND = '__lathePipeline';
 
 const fnToString = Function.prototype.toString;
 const NATIVE_SOURCE = /\{\s*\[native code\]\s*\}\s*$/;
@@ -482,7 +483,8 @@ function scanTokens(src: string): Identifiers | undefined {
  *    boxed primitives: by content;
  *  - instances of classes defined in user code: the class (code + captures) plus own enumerable properties;
  *  - module namespace objects captured directly by a function: only the members that function's text names;
- *  - Lathe components (own `__latheComponent`): a marker with the component name, not walked;
+ *  - Lathe components and pipelines (own `__latheComponent` / `__lathePipeline`, usually functions): a marker
+ *    with their name, not walked (their code has its own digest; their internals are DSL state);
  *  - everything else (instances of builtin or node_modules classes, proxies, API objects with more than
  *    MAX_API_KEYS keys and functions, namespaces reached indirectly): a marker with the constructor name.
  * Functions from node builtins and node_modules hash as `origin#name` markers, and native functions by name.
@@ -543,6 +545,7 @@ class Walker {
       if (depth > MAX_DEPTH) this.put('D');
       else if (types.isProxy(v)) this.put('X', 'Proxy');
       else if (Object.hasOwn(v, COMPONENT_BRAND)) this.put('C', componentName(v));
+      else if (Object.hasOwn(v, PIPELINE_BRAND)) this.put('Q', componentName(v));
       else if (typeof v === 'function') this.func(v, depth);
       else this.object(v, depth, members);
     }

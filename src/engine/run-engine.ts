@@ -1050,8 +1050,10 @@ class RunExecution {
     for (const node of this.nodes.values()) {
       if (node.kind !== 'task') continue;
       counts[node.status]++;
-      if (node.status === 'failed' && !firstError)
-        firstError = `task '${node.name}': ${node.error ?? 'failed'}`;
+      if (node.status === 'failed' && !firstError) {
+        const error = node.error ?? 'failed';
+        firstError = error.startsWith(`task '${node.name}'`) ? error : `task '${node.name}': ${error}`;
+      }
       tasks.push({
         name: node.name,
         status: node.status,

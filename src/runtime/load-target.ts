@@ -11,7 +11,7 @@ import { LatheError, UsageError } from '../errors.js';
 import { loadComponent } from '../executors/component-resolver.js';
 import { importModule } from '../executors/module-loader.js';
 import { canonicalJson } from '../spec/canonical.js';
-import { compilePipeline, componentSpec } from '../spec/compile.js';
+import { commandFileHashes, compilePipeline, componentDigest, componentSpec } from '../spec/compile.js';
 import type { PipelineSpec } from '../spec/schema.js';
 
 export interface LoadedTarget {
@@ -39,8 +39,9 @@ export async function loadTarget(target: string, options: { pipeline?: string } 
     // The YAML parser is loaded only for specs: it is start-up time a .ts run does not need.
     const { loadSpecFile } = await import('../spec/load.js');
     const spec = loadSpecFile(path);
-    await refreshComponents(spec);
-    return { spec, path, baseDir: spec.source ? dirname(spec.source) : dirname(path) };
+    const baseDir = spec.source ? dirname(spec.source) : dirname(path);
+    await refreshComponents(spec, baseDir);
+    return { spec, path, baseDir };
   }
   throw new UsageError(`${target}: expected a pipeline module (.ts, .js) or a compiled spec (.yaml, .json)`);
 }
@@ -72,11 +73,18 @@ export function pickPipeline(module: Record<string, unknown>, path: string, name
 }
 
 /**
- * Imports the spec's source module and updates each TS component's digest to the code as it is
- * now, so a fixed bug is picked up (and re-keys the cache). A component whose interface no
- * longer matches the spec is an error: the spec must be recompiled.
+ * Brings a loaded spec's component digests up to date with the code and files as they are now,
+ * so a fixed bug is picked up (and re-keys the cache): TS components are re-digested from the
+ * source module, command components re-hash the local files they run (from `baseDir`). A TS
+ * component whose interface no longer matches the spec is an error: compile the spec again.
  */
-export async function refreshComponents(spec: PipelineSpec): Promise<void> {
+export async function refreshComponents(spec: PipelineSpec, baseDir: string): Promise<void> {
+  for (const component of Object.values(spec.components)) {
+    if (component.kind !== 'command' || !component.files) continue;
+    component.files = commandFileHashes([], Object.keys(component.files), baseDir);
+    const { digest: _previous, ...identity } = component;
+    component.digest = componentDigest(identity, undefined);
+  }
   const tsComponents = Object.values(spec.components).filter((c) => c.kind === 'ts');
   if (tsComponents.length === 0) return;
   if (!spec.source) {
@@ -87,7 +95,7 @@ export async function refreshComponents(spec: PipelineSpec): Promise<void> {
   }
   for (const component of tsComponents) {
     const definition = await loadComponent(component.name, spec.source);
-    const fresh = componentSpec(definition);
+    const fresh = componentSpec(definition, baseDir);
     const shape = (c: typeof fresh) =>
       canonicalJson({ params: c.params, inputs: c.inputs, outputs: c.outputs });
     if (shape(fresh) !== shape(component)) {

@@ -2,6 +2,9 @@
  * DSL -> PipelineSpec. Small build steps per construct (params, components, tasks, loops,
  * values, conditions); the semantic checks shared with loaded specs live in validate.ts.
  */
+import { createHash } from 'node:crypto';
+import { readFileSync, statSync } from 'node:fs';
+import { dirname, isAbsolute, resolve } from 'node:path';
 import { z } from 'zod';
 import { isArtifactType } from '../dsl/artifacts.js';
 import { type AnyComponent, compileRetry as compileRetryDefaults } from '../dsl/component.js';
@@ -44,7 +47,7 @@ export function compilePipeline(definition: Pipeline<any>, options: CompileOptio
     params[name] = compileParam(schema, { field: `params.${name}` });
   }
 
-  const components = compileComponents(graph.tasks);
+  const components = compileComponents(graph.tasks, options.source ? dirname(options.source) : process.cwd());
   const taskNames = nameTasks(graph.tasks);
   const loopNames = new Map<LoopNode, string>();
   graph.loops.forEach((loop, i) => {
@@ -137,11 +140,19 @@ interface CompiledComponent {
   spec: ComponentSpec;
 }
 
-const componentSpecs = new WeakMap<AnyComponent, ComponentSpec>();
+const componentSpecs = new WeakMap<AnyComponent, Map<string, ComponentSpec>>();
 
-/** The spec entry of one component, including the digest that keys the cache. */
-export function componentSpec(definition: AnyComponent): ComponentSpec {
-  const cached = componentSpecs.get(definition);
+/**
+ * The spec entry of one component, including the digest that keys the cache. `baseDir` is the
+ * pipeline's directory (where commands run): a command's local files are hashed from there.
+ */
+export function componentSpec(definition: AnyComponent, baseDir: string = process.cwd()): ComponentSpec {
+  let byDir = componentSpecs.get(definition);
+  if (!byDir) {
+    byDir = new Map();
+    componentSpecs.set(definition, byDir);
+  }
+  const cached = byDir.get(definition.kind === 'command' ? baseDir : '');
   if (cached) return cached;
   const where = (field: string) => ({ field: `components.${definition.name}.${field}` });
   const params: Record<string, ParamSpec> = {};
@@ -165,33 +176,92 @@ export function componentSpec(definition: AnyComponent): ComponentSpec {
       ? { artifact: type.type }
       : { scalar: compileParam(type as z.ZodType, where(`outputs.${name}`)).schema };
   }
-  const identity = {
+  const files =
+    definition.kind === 'command'
+      ? commandFileHashes(definition.command ?? [], definition.files, baseDir)
+      : undefined;
+  const base = stripUndefined({
     name: definition.name,
     kind: definition.kind,
-    params,
-    inputs,
-    outputs,
-    command: definition.command,
-    env: definition.env,
-    code: definition.run ? functionDigest(definition.run) : undefined,
-  };
-  const spec: ComponentSpec = stripUndefined({
-    name: definition.name,
-    kind: definition.kind,
-    digest: digestOf(identity),
     description: definition.description,
     params,
     inputs,
     outputs,
     command: definition.command,
     env: definition.env,
+    files,
     isolation: definition.isolation,
   });
-  componentSpecs.set(definition, spec);
+  const code = definition.run ? functionDigest(definition.run) : undefined;
+  const spec: ComponentSpec = { ...base, digest: componentDigest(base, code) };
+  byDir.set(definition.kind === 'command' ? baseDir : '', spec);
   return spec;
 }
 
-function compileComponents(tasks: TaskNode[]): Map<string, CompiledComponent> {
+/**
+ * What a component computes: its interface, and its code (TS: the run function with the values
+ * it captures) or its command, env and the contents of the local files it runs. Not its
+ * description or where it runs.
+ */
+export function componentDigest(spec: Omit<ComponentSpec, 'digest'>, code: string | undefined): string {
+  return digestOf({
+    name: spec.name,
+    kind: spec.kind,
+    params: spec.params,
+    inputs: spec.inputs,
+    outputs: spec.outputs,
+    command: spec.command,
+    env: spec.env,
+    files: spec.files,
+    code,
+  });
+}
+
+/**
+ * Content hashes of the local files a command runs: every argv entry that names a file in the
+ * pipeline's directory (e.g. `train.py`), plus the component's declared `files`. Editing the
+ * script then changes the digest, and so the cache key, as editing a TS component does.
+ */
+export function commandFileHashes(
+  command: readonly string[],
+  declared: readonly string[] | undefined,
+  baseDir: string,
+): Record<string, string> | undefined {
+  const hashes: Record<string, string> = {};
+  for (const arg of command) {
+    if (arg.includes('{{') || arg.startsWith('-') || isAbsolute(arg)) continue;
+    const path = resolve(baseDir, arg);
+    if (isFile(path)) hashes[arg] = hashFile(path);
+  }
+  for (const file of declared ?? []) {
+    const path = resolve(baseDir, file);
+    if (!isFile(path)) {
+      throw new PipelineCompileError(
+        'FILE_NOT_FOUND',
+        `declared file '${file}' does not exist in ${baseDir}`,
+        {
+          field: 'files',
+        },
+      );
+    }
+    hashes[file] = hashFile(path);
+  }
+  return Object.keys(hashes).length > 0 ? hashes : undefined;
+}
+
+function isFile(path: string): boolean {
+  try {
+    return statSync(path).isFile();
+  } catch {
+    return false;
+  }
+}
+
+function hashFile(path: string): string {
+  return `sha256:${createHash('sha256').update(readFileSync(path)).digest('hex')}`;
+}
+
+function compileComponents(tasks: TaskNode[], baseDir: string): Map<string, CompiledComponent> {
   const components = new Map<string, CompiledComponent>();
   for (const task of tasks) {
     const existing = components.get(task.component.name);
@@ -205,7 +275,10 @@ function compileComponents(tasks: TaskNode[]): Map<string, CompiledComponent> {
       }
       continue;
     }
-    components.set(task.component.name, { definition: task.component, spec: componentSpec(task.component) });
+    components.set(task.component.name, {
+      definition: task.component,
+      spec: componentSpec(task.component, baseDir),
+    });
   }
   return components;
 }

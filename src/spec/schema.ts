@@ -77,6 +77,8 @@ export const ComponentSpec = z.object({
   /** argv template for command components. */
   command: z.array(z.string()).optional(),
   env: z.record(z.string(), z.string()).optional(),
+  /** Content hashes of local files a command runs (argv entries naming files, plus declared ones). */
+  files: z.record(z.string(), z.string()).optional(),
   /** Run a TS component in a child process instead of the runner's process. */
   isolation: z.enum(['inline', 'process']).default('inline'),
 });

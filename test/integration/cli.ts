@@ -7,6 +7,8 @@ import { chmodSync, existsSync, mkdtempSync, readdirSync, rmSync, statSync } fro
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import type { AttemptRecord } from '../../src/store/metadata-store.js';
+import { SqliteMetadataStore } from '../../src/store/sqlite/sqlite-metadata-store.js';
 
 export const REPO_ROOT = fileURLToPath(new URL('../..', import.meta.url));
 export const CLI = join(REPO_ROOT, 'dist/cli/main.js');
@@ -192,5 +194,15 @@ export function processExists(pid: number): boolean {
     return true;
   } catch (error) {
     return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/** The attempts stored for `runId/taskName` in the workspace at `home` (read straight from SQLite). */
+export async function storedAttempts(home: string, runId: string, taskName: string): Promise<AttemptRecord[]> {
+  const store = SqliteMetadataStore.open(join(home, 'lathe.db'));
+  try {
+    return await store.listAttempts(`${runId}/${taskName}`);
+  } finally {
+    await store.close();
   }
 }

@@ -147,8 +147,12 @@ describe('functionDigest (in-process)', () => {
   });
 
   it('treats Lathe components as markers named by the component', () => {
+    // Same shape as `component()` builds: a callable with the definition fields as own properties.
     const make = (name: string, body: number) => {
-      const upstream = { __latheComponent: true, name, run: async () => body };
+      const upstream = () => undefined;
+      Object.defineProperty(upstream, '__latheComponent', { value: true, enumerable: true });
+      Object.defineProperty(upstream, 'name', { value: name, enumerable: true });
+      Object.defineProperty(upstream, 'run', { value: async () => body, enumerable: true });
       return async () => upstream;
     };
     expect(functionDigest(make('a', 1))).toBe(functionDigest(make('a', 2)));
