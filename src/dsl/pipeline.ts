@@ -12,7 +12,7 @@ import {
   type TaskNode,
   withBuilder,
 } from './graph.js';
-import { type Condition, isRef, literal, not, Ref, toCondition } from './refs.js';
+import { Condition, isRef, literal, not, Ref, toCondition } from './refs.js';
 
 export type PipelineParamShape = Record<string, z.ZodType>;
 export type PipelineParams<P extends PipelineParamShape> = { [K in keyof P]: Ref<z.output<P[K]>> };
@@ -121,9 +121,14 @@ export interface WhenChain {
 export function when(condition: Condition | Ref<boolean>, body: () => void): WhenChain {
   const builder = currentBuilder('when()');
   const taken: Condition[] = [];
+  // An elif guard is and(not(earlier)..., this): the negations come first, so evaluation stops
+  // at the branch that was taken and never evaluates a later clause.
+  const guardOf = (clause: Condition | undefined): Condition => {
+    const args = [...taken.map((c) => not(c)), ...(clause ? [clause] : [])];
+    return args.length === 1 ? args[0]! : new Condition({ op: 'and', args });
+  };
   const branch = (clause: Condition, run: () => void) => {
-    const guard = taken.reduce<Condition>((acc, earlier) => acc.and(not(earlier)), clause);
-    builder.within({ condition: guard }, run);
+    builder.within({ condition: guardOf(clause) }, run);
     taken.push(clause);
   };
   branch(toCondition(condition), body);
@@ -133,9 +138,7 @@ export function when(condition: Condition | Ref<boolean>, body: () => void): Whe
       return chain;
     },
     otherwise(lastBody) {
-      const none = taken.map((c) => not(c));
-      const guard = none.slice(1).reduce<Condition>((acc, c) => acc.and(c), none[0]!);
-      builder.within({ condition: guard }, lastBody);
+      builder.within({ condition: guardOf(undefined) }, lastBody);
     },
   };
   return chain;

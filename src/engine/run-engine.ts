@@ -166,6 +166,8 @@ class RunExecution {
   private exitReleased = false;
   private taskCount = 0;
   private anyFailed = false;
+  /** Why the first failed loop failed (bad items): a run can fail with no failed task. */
+  private loopFailure: string | undefined;
   private readonly startedAt = Date.now();
   private prior = new Map<string, { record: TaskRecord; outputs: TaskOutputs }>();
   private priorAttempts = new Map<string, number>();
@@ -405,6 +407,9 @@ class RunExecution {
   // ---- state transitions ----------------------------------------------------------------------
 
   private onDependenciesDone(node: GraphNode): void {
+    // A node can reach here twice: settled through a dependency while its scope was still being
+    // dispatched in createScope. Only the first time counts.
+    if (node.status !== 'pending') return;
     if (this.controller.signal.aborted && !node.exitHandler) {
       this.skip(node, 'run canceled');
       return;
@@ -866,6 +871,7 @@ class RunExecution {
       this.settleTask(node, 'failed', new TaskFailedError(`task '${node.name}': ${message}`));
     } else {
       this.log(undefined, 'log', `loop '${node.name}' failed: ${message}`);
+      this.loopFailure ??= `loop '${node.name}': ${message}`;
       this.settle(node, 'failed');
     }
   }
@@ -1073,7 +1079,9 @@ class RunExecution {
       durationMs: Date.now() - this.startedAt,
       counts,
       tasks,
-      error: this.flushError ? `metadata store: ${(this.flushError as Error).message}` : firstError,
+      error: this.flushError
+        ? `metadata store: ${(this.flushError as Error).message}`
+        : (firstError ?? this.loopFailure),
     };
   }
 }

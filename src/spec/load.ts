@@ -16,7 +16,8 @@ export function parseSpec(text: string, path: string): PipelineSpec {
   const doc = parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: true });
   if (doc.errors.length > 0) {
     const first = doc.errors[0]!;
-    const line = first.linePos?.[0]?.line;
+    // linePos is only filled in with prettyErrors; compute the line from the offset instead.
+    const line = first.linePos?.[0]?.line ?? (first.pos ? lineCounter.linePos(first.pos[0]).line : undefined);
     throw new SpecLoadError(path, first.message.split('\n')[0] ?? 'invalid YAML', line);
   }
   const raw = doc.toJS({ maxAliasCount: 100 });

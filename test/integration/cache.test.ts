@@ -103,7 +103,7 @@ describe('caching', () => {
   // again (the producer re-runs forever), and any consumer that actually runs (here with
   // --no-cache) reads the wrong data: consume-a returns 'a=999' instead of 'a=1'.
   // put() should verify existing content (hash it) and replace it when it does not match.
-  it.fails('after a tampered artifact, the re-run repairs the stored bytes and later runs are correct', async () => {
+  it('after a tampered artifact, the re-run repairs the stored bytes and later runs are correct', async () => {
     const first = await run();
     const path = fileURLToPath(task(first, 'produce-a').outputs?.data.uri as string);
     chmodSync(path, 0o644);

@@ -131,13 +131,17 @@ export interface RunSummary {
 export function task(summary: { tasks: TaskSummary[] }, name: string): TaskSummary {
   const found = summary.tasks.find((t) => t.name === name);
   if (!found) {
-    throw new Error(`no task '${name}' in the summary (tasks: ${summary.tasks.map((t) => t.name).join(', ')})`);
+    throw new Error(
+      `no task '${name}' in the summary (tasks: ${summary.tasks.map((t) => t.name).join(', ')})`,
+    );
   }
   return found;
 }
 
 /** Task name -> status, for whole-run comparisons. */
-export function statuses(summary: { tasks: Array<{ name: string; status: string }> }): Record<string, string> {
+export function statuses(summary: {
+  tasks: Array<{ name: string; status: string }>;
+}): Record<string, string> {
   return Object.fromEntries(
     [...summary.tasks].sort((a, b) => a.name.localeCompare(b.name)).map((t) => [t.name, t.status]),
   );
@@ -198,7 +202,11 @@ export function processExists(pid: number): boolean {
 }
 
 /** The attempts stored for `runId/taskName` in the workspace at `home` (read straight from SQLite). */
-export async function storedAttempts(home: string, runId: string, taskName: string): Promise<AttemptRecord[]> {
+export async function storedAttempts(
+  home: string,
+  runId: string,
+  taskName: string,
+): Promise<AttemptRecord[]> {
   const store = SqliteMetadataStore.open(join(home, 'lathe.db'));
   try {
     return await store.listAttempts(`${runId}/${taskName}`);

@@ -11,7 +11,9 @@ afterEach(() => removeDir(dir));
 
 describe('onExit', () => {
   it('runs after a failure, sees {{run.status}} = failed, and the run exits 1', async () => {
-    const result = await runCli(['run', fixture('exit-handler.ts'), '-p', `dir=${dir}`, '--json'], { cwd: dir });
+    const result = await runCli(['run', fixture('exit-handler.ts'), '-p', `dir=${dir}`, '--json'], {
+      cwd: dir,
+    });
     expect(result.code).toBe(1);
     const summary = JSON.parse(result.stdout) as RunSummary;
     expect(summary.status).toBe('failed');

@@ -71,7 +71,18 @@ describe('parallelFor and collect over 100 items', () => {
 
   it('runs the same loop with a small --concurrency and from the cache', async () => {
     const first = await runJson<RunSummary>(
-      ['run', fixture('fan-out.ts'), '-p', `dir=${dir}`, '-p', 'delayMs=0', '-p', 'n=7', '--concurrency', '1'],
+      [
+        'run',
+        fixture('fan-out.ts'),
+        '-p',
+        `dir=${dir}`,
+        '-p',
+        'delayMs=0',
+        '-p',
+        'n=7',
+        '--concurrency',
+        '1',
+      ],
       { cwd: dir },
     );
     expect(first.status).toBe('succeeded');

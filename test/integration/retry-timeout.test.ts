@@ -66,9 +66,12 @@ describe('retry with backoff', () => {
   });
 
   it('fails after the last attempt when every attempt fails', async () => {
-    const result = await runCli(['run', fixture('retry.ts'), '-p', `dir=${dir}`, '-p', 'failures=5', '--json'], {
-      cwd: dir,
-    });
+    const result = await runCli(
+      ['run', fixture('retry.ts'), '-p', `dir=${dir}`, '-p', 'failures=5', '--json'],
+      {
+        cwd: dir,
+      },
+    );
     expect(result.code).toBe(1);
     const summary = JSON.parse(result.stdout) as RunSummary;
     expect(summary.status).toBe('failed');
@@ -91,7 +94,10 @@ describe('timeouts cancel the task', () => {
     const slow = task(summary, 'slow');
     expect(slow.status).toBe('failed');
     expect(slow.error).toMatch(/timed out after 500 ms/);
-    expect(task(summary, 'after-slow')).toMatchObject({ status: 'skipped', reason: "upstream 'slow' failed" });
+    expect(task(summary, 'after-slow')).toMatchObject({
+      status: 'skipped',
+      reason: "upstream 'slow' failed",
+    });
     // The component saw the abort, with the timeout as the reason.
     expect(readFileSync(marker, 'utf8')).toMatch(/timed out after 500 ms/);
     // Well before the component's natural 20 s.

@@ -204,9 +204,7 @@ describe('cacheKey', () => {
 
   it('changes with any input hash', () => {
     expect(cacheKey('sha256:c1', { lr: 0.1, opts: { a: 1, b: 2 } }, { data: 'sha256:d2' })).not.toBe(base());
-    expect(cacheKey('sha256:c1', { lr: 0.1, opts: { a: 1, b: 2 } }, { other: 'sha256:d1' })).not.toBe(
-      base(),
-    );
+    expect(cacheKey('sha256:c1', { lr: 0.1, opts: { a: 1, b: 2 } }, { other: 'sha256:d1' })).not.toBe(base());
   });
 
   it('depends on the order of a list input', () => {
@@ -307,7 +305,9 @@ describe('validateParams', () => {
     expect(error.code).toBe('PARAM_INVALID');
     expect(error.task).toBe('train');
     expect(error.param).toBe('lrate');
-    expect(error.message).toBe("task 'train', param 'lrate': no such param (params: lr, epochs, tags, note, mode)");
+    expect(error.message).toBe(
+      "task 'train', param 'lrate': no such param (params: lr, epochs, tags, note, mode)",
+    );
   });
 
   it('says when a component takes no params', () => {

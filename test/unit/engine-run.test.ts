@@ -189,6 +189,20 @@ const failOnce = component({
   },
 });
 
+const failOnceSlow = component({
+  name: 'er-fail-once-slow',
+  params: { flag: z.string(), delayMs: z.number() },
+  cache: false,
+  async run({ params }) {
+    executions.failOnceSlow = (executions.failOnceSlow ?? 0) + 1;
+    await pause(params.delayMs);
+    if (!existsSync(params.flag)) {
+      writeFileSync(params.flag, 'failed once');
+      throw new Error('first attempt fails');
+    }
+  },
+});
+
 const scalar = component({
   name: 'er-scalar',
   outputs: { value: z.unknown() },
@@ -341,10 +355,12 @@ describe('fan-out and fan-in', () => {
       'inner[1][2]',
     ]);
     expect(taskOf(summary, 'inner[1][2]').outputs).toEqual({ value: 'outer+c' });
-    expect(summary.tasks.filter((t) => t.name.startsWith('outer')).map((t) => t.name).sort()).toEqual([
-      'outer[0]',
-      'outer[1]',
-    ]);
+    expect(
+      summary.tasks
+        .filter((t) => t.name.startsWith('outer'))
+        .map((t) => t.name)
+        .sort(),
+    ).toEqual(['outer[0]', 'outer[1]']);
     const stored = await harness.store.listTasks(summary.runId);
     expect(stored.find((t) => t.name === 'inner[1][2]')?.specTask).toBe('inner');
   });
@@ -430,10 +446,13 @@ describe('fan-out and fan-in', () => {
   });
 
   it('an empty loop succeeds and collects an empty list', async () => {
-    const p = pipeline({ name: 'empty-loop', params: { items: z.array(z.number()).default([]) } }, ({ params }) => {
-      const loop = parallelFor(params.items, (i) => gauged({ i }).named('g'));
-      gather({ values: collect(loop.outputs.i) }).named('all');
-    });
+    const p = pipeline(
+      { name: 'empty-loop', params: { items: z.array(z.number()).default([]) } },
+      ({ params }) => {
+        const loop = parallelFor(params.items, (i) => gauged({ i }).named('g'));
+        gather({ values: collect(loop.outputs.i) }).named('all');
+      },
+    );
     const summary = await run(p);
     expect(summary.status).toBe('succeeded');
     expect(statuses(summary)).toEqual({ all: 'succeeded' });
@@ -459,7 +478,7 @@ describe('fan-out and fan-in', () => {
   // A failed loop is not a task, so RunSummary.error (and the stored run's `error`) stays empty:
   // the only trace of *why* the run failed is a reporter log line that is not stored.
   // src/engine/run-engine.ts, summary(): firstError is taken from task nodes only.
-  it.fails('records why a run failed when a loop (not a task) failed', async () => {
+  it('records why a run failed when a loop (not a task) failed', async () => {
     const p = pipeline({ name: 'not-a-list-error' }, () => {
       const s = scalar({}).named('s');
       parallelFor(s.outputs.value, (i) => gauged({ i }).named('g'));
@@ -516,7 +535,7 @@ describe('conditions', () => {
   // when(a).elif(b) compiles the elif guard as and(b, not(a)) (src/dsl/pipeline.ts, when()):
   // `b` is evaluated even when `a` held, so an elif whose comparison cannot be evaluated for the
   // value that took the first branch fails the run instead of being skipped.
-  it.fails('an elif is not evaluated when an earlier branch was taken', async () => {
+  it('an elif is not evaluated when an earlier branch was taken', async () => {
     const p = pipeline(
       { name: 'elif-guard', params: { level: z.union([z.string(), z.number()]) } },
       ({ params }) => {
@@ -558,7 +577,7 @@ describe('conditions', () => {
   // that loop and notifies `y`, which is skipped and notifies `z`; the loop then reaches `y` and
   // `z` (now at waiting 0) and skips/settles them a second time. `open` drops to 0 too early, so
   // the run resolves (status 'succeeded') before `other`, later in the same scope, has started.
-  it.fails('waits for every task when a chain below a false condition is skipped', async () => {
+  it('waits for every task when a chain below a false condition is skipped', async () => {
     const p = pipeline({ name: 'skip-chain-other', params: { go: z.boolean() } }, ({ params }) => {
       when(params.go, () => {
         const x = step({ label: 'x' }).named('x');
@@ -577,7 +596,7 @@ describe('conditions', () => {
   });
 
   // Same root cause: the exit handler is released early and runs before `slow` has even started.
-  it.fails('starts the exit handler only after every other task when a skipped chain exists', async () => {
+  it('starts the exit handler only after every other task when a skipped chain exists', async () => {
     const p = pipeline({ name: 'skip-chain-exit', params: { go: z.boolean() } }, ({ params }) => {
       when(params.go, () => {
         const x = step({ label: 'x' }).named('x');
@@ -600,11 +619,14 @@ describe('conditions', () => {
   });
 
   it('a condition that cannot be evaluated fails the task with a clear error', async () => {
-    const p = pipeline({ name: 'bad-condition', params: { level: z.union([z.string(), z.number()]) } }, ({ params }) => {
-      when(params.level.gt(5), () => {
-        step({ label: 'high' }).named('high');
-      });
-    });
+    const p = pipeline(
+      { name: 'bad-condition', params: { level: z.union([z.string(), z.number()]) } },
+      ({ params }) => {
+        when(params.level.gt(5), () => {
+          step({ label: 'high' }).named('high');
+        });
+      },
+    );
     const summary = await run(p, { level: 'x' });
     expect(summary.status).toBe('failed');
     expect(taskOf(summary, 'high').status).toBe('failed');
@@ -693,7 +715,9 @@ describe('failures, exit handlers, retries', () => {
 
   it('retries, then succeeds, and records every attempt', async () => {
     const retrying: Array<[number, number]> = [];
-    const reporter: RunReporter = { taskRetrying: (_task, attempt, delay) => retrying.push([attempt, delay]) };
+    const reporter: RunReporter = {
+      taskRetrying: (_task, attempt, delay) => retrying.push([attempt, delay]),
+    };
     const p = pipeline({ name: 'retry' }, () => {
       flaky({ failTimes: 2 }).named('flaky').retry({ attempts: 4, backoff: 5, factor: 2 });
     });
@@ -845,11 +869,10 @@ describe('resume', () => {
     expect(taskOf(resumed, 'r').outputs).toEqual({ text: 'kept', length: 4 });
   });
 
-  // createScope() (src/engine/run-engine.ts) wires every node, then calls onDependenciesDone() for
-  // each node whose `waiting` is 0. A resumed task completes synchronously inside that loop and
-  // notifies its dependents, which reach waiting 0 and start; the loop then reaches them and
-  // starts them a second time. Here `f` (downstream of the resumed `a`) runs twice at once.
-  it.fails('runs a task downstream of a resumed task exactly once', async () => {
+  // Regression: createScope() (src/engine/run-engine.ts) wires every node, then dispatches each
+  // node whose `waiting` is 0. A resumed task completes synchronously inside that loop and
+  // notifies its dependents, which reach waiting 0 and start; the loop must not start them again.
+  it('runs a task downstream of a resumed task exactly once', async () => {
     const flag = join(harness.dir, 'flag');
     const p = pipeline({ name: 'resume-downstream' }, () => {
       const a = step({ label: 'a' }).named('a');
@@ -861,6 +884,26 @@ describe('resume', () => {
     const resumed = await resumeRun(harness.options(spec, { cache: false }), first.runId);
     expect(resumed.status).toBe('succeeded');
     expect(executions.failOnce).toBe(2);
+    expect(taskOf(resumed, 'f').attempts).toBe(2);
+    expect(await harness.store.listAttempts(`${first.runId}/f`)).toHaveLength(2);
+  });
+
+  // Same regression while the concurrency cap is full: `f` is queued (still 'pending') when the
+  // createScope loop reaches it, and must not be queued a second time.
+  it('runs a queued task downstream of a resumed task exactly once', async () => {
+    const flag = join(harness.dir, 'flag');
+    const busyFlag = join(harness.dir, 'busy-flag');
+    const p = pipeline({ name: 'resume-downstream-queued' }, () => {
+      failOnceSlow({ flag: busyFlag, delayMs: 30 }).named('busy');
+      const a = step({ label: 'a' }).named('a');
+      failOnce({ flag, upstream: a.outputs.value }).named('f');
+    });
+    const spec = compilePipeline(p);
+    const first = await startRun(harness.options(spec, { cache: false, concurrency: 1 }), {});
+    expect(statuses(first)).toEqual({ busy: 'failed', a: 'succeeded', f: 'failed' });
+    const resumed = await resumeRun(harness.options(spec, { cache: false, concurrency: 1 }), first.runId);
+    expect(resumed.status).toBe('succeeded');
+    expect(executions).toEqual({ failOnceSlow: 2, a: 1, failOnce: 2 });
     expect(taskOf(resumed, 'f').attempts).toBe(2);
     expect(await harness.store.listAttempts(`${first.runId}/f`)).toHaveLength(2);
   });

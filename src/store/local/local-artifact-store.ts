@@ -31,10 +31,15 @@ export class LocalArtifactStore implements ArtifactStore {
     const dest = this.pathForHash(hash);
     const result = { uri: pathToFileURL(dest).href, hash, size };
 
-    // Write-once: stored content is never touched again (verify() is the integrity check).
+    // Write-once: intact stored content is never touched again. Content that no longer matches
+    // its hash (tampered, damaged) is moved aside to <root>/quarantine/ and stored afresh, so the
+    // hash path always holds the bytes it names and nothing that was there is deleted.
     if (await pathExists(dest)) {
-      if (options.move) await rm(src, { recursive: true, force: true });
-      return result;
+      if (await this.verify(result.uri, hash)) {
+        if (options.move) await rm(src, { recursive: true, force: true });
+        return result;
+      }
+      await this.quarantine(dest);
     }
 
     // Created up front so that nothing can fail between moving the source away and placing it.
@@ -74,6 +79,14 @@ export class LocalArtifactStore implements ArtifactStore {
     } finally {
       await forceRemove(staging);
     }
+  }
+
+  private async quarantine(path: string): Promise<void> {
+    const dir = join(this.root, 'quarantine');
+    await mkdir(dir, { recursive: true });
+    // A directory must be writable to be renamed to a new parent (its `..` entry changes).
+    if ((await lstat(path)).isDirectory()) await chmod(path, 0o755);
+    await rename(path, join(dir, `${path.split(sep).slice(-2).join('')}-${Date.now()}`));
   }
 
   async localPath(uri: string): Promise<string> {
