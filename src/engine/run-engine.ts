@@ -352,9 +352,10 @@ class RunExecution {
       }
     }
     for (const node of created) this.wire(node);
-    for (const node of created) {
-      if (node.waiting === 0 && !node.exitHandler) this.onDependenciesDone(node);
-    }
+    // Take the ready set before dispatching any of it: dispatching one node can settle another
+    // (a resumed or skipped task notifies its dependents), which must not be dispatched twice.
+    const ready = created.filter((node) => node.waiting === 0 && !node.exitHandler);
+    for (const node of ready) this.onDependenciesDone(node);
   }
 
   private wire(node: GraphNode): void {

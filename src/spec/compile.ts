@@ -291,7 +291,10 @@ function nameTasks(tasks: TaskNode[]): Map<TaskNode, string> {
     if (task.explicitName === undefined) continue;
     const name = `${task.prefix}${task.explicitName}`;
     if (taken.has(name)) {
-      throw new PipelineCompileError('DUPLICATE_TASK', 'two tasks have this name', { task: name });
+      throw new PipelineCompileError('DUPLICATE_TASK', 'two tasks have this name', {
+        task: name,
+        field: 'name',
+      });
     }
     taken.add(name);
     names.set(task, name);

@@ -31,7 +31,10 @@ export function validateSpec(spec: PipelineSpec): void {
   const tasks = new Map<string, TaskSpec>();
   for (const task of spec.tasks) {
     if (tasks.has(task.name)) {
-      throw new PipelineCompileError('DUPLICATE_TASK', 'two tasks have this name', { task: task.name });
+      throw new PipelineCompileError('DUPLICATE_TASK', 'two tasks have this name', {
+        task: task.name,
+        field: 'name',
+      });
     }
     tasks.set(task.name, task);
   }

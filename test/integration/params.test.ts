@@ -36,7 +36,7 @@ describe('param validation', () => {
     expect(malformed.stderr).toMatch(/--param 'rows': expected name=value/);
   });
 
-  it("a component param that fails its schema at run time fails that task, naming the task and the param", async () => {
+  it('a component param that fails its schema at run time fails that task, naming the task and the param', async () => {
     // lr=-1 satisfies the pipeline's z.number(), not train's z.number().positive().
     const result = await runCli(['run', fixture('params.ts'), '-p', 'lr=-1', '--json'], { cwd: dir });
     expect(result.code).toBe(1);

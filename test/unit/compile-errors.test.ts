@@ -591,6 +591,33 @@ describe('conditions', () => {
     });
   });
 
+  it('guards a later elif with every earlier negation first, and a lone otherwise with not()', () => {
+    const p = pipeline({ name: 'three-way', params: { mode: z.string() } }, ({ params }) => {
+      when(params.mode.eq('a'), () => {
+        echo({}).named('first');
+      })
+        .elif(params.mode.eq('b'), () => {
+          echo({}).named('second');
+        })
+        .elif(params.mode.eq('c'), () => {
+          echo({}).named('third');
+        });
+      when(params.mode.eq('x'), () => {
+        echo({}).named('x');
+      }).otherwise(() => {
+        echo({}).named('not-x');
+      });
+    });
+    const spec = compilePipeline(p);
+    const guard = task(spec, 'third').when as { op: string; args: unknown[] };
+    expect(guard.op).toBe('and');
+    // Flat or nested, the earlier negations are evaluated before the branch's own clause.
+    const flat = JSON.stringify(guard);
+    expect(flat.indexOf('"value":"a"')).toBeLessThan(flat.indexOf('"value":"c"'));
+    expect(flat.indexOf('"value":"b"')).toBeLessThan(flat.indexOf('"value":"c"'));
+    expect(task(spec, 'not-x').when).toEqual({ op: 'not', arg: modeEq('x') });
+  });
+
   it('combines nested when() blocks with and', () => {
     const p = pipeline(
       { name: 'nested-when', params: { a: z.boolean().default(true), n: z.number().default(1) } },

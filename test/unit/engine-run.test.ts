@@ -475,9 +475,8 @@ describe('fan-out and fan-in', () => {
     expect((await harness.store.getRun(summary.runId))?.status).toBe('failed');
   });
 
-  // A failed loop is not a task, so RunSummary.error (and the stored run's `error`) stays empty:
-  // the only trace of *why* the run failed is a reporter log line that is not stored.
-  // src/engine/run-engine.ts, summary(): firstError is taken from task nodes only.
+  // Regression: a failed loop is not a task, so RunSummary.error (and the stored run's `error`)
+  // used to stay empty, the only trace of *why* the run failed being an unstored reporter log line.
   it('records why a run failed when a loop (not a task) failed', async () => {
     const p = pipeline({ name: 'not-a-list-error' }, () => {
       const s = scalar({}).named('s');
@@ -532,9 +531,9 @@ describe('conditions', () => {
     expect(statuses(large)).toMatchObject({ big: 'succeeded', 'after-big': 'succeeded' });
   });
 
-  // when(a).elif(b) compiles the elif guard as and(b, not(a)) (src/dsl/pipeline.ts, when()):
-  // `b` is evaluated even when `a` held, so an elif whose comparison cannot be evaluated for the
-  // value that took the first branch fails the run instead of being skipped.
+  // Regression: when(a).elif(b) compiled the elif guard as and(b, not(a)) (src/dsl/pipeline.ts),
+  // so `b` was evaluated even when `a` held, and an elif whose comparison cannot be evaluated for
+  // the value that took the first branch failed the run instead of being skipped.
   it('an elif is not evaluated when an earlier branch was taken', async () => {
     const p = pipeline(
       { name: 'elif-guard', params: { level: z.union([z.string(), z.number()]) } },
@@ -572,11 +571,11 @@ describe('conditions', () => {
     expect(events).toEqual([]);
   });
 
-  // createScope() (src/engine/run-engine.ts) wires every node of a scope, then calls
-  // onDependenciesDone() for each node whose `waiting` is 0. `x` is skipped synchronously inside
-  // that loop and notifies `y`, which is skipped and notifies `z`; the loop then reaches `y` and
-  // `z` (now at waiting 0) and skips/settles them a second time. `open` drops to 0 too early, so
-  // the run resolves (status 'succeeded') before `other`, later in the same scope, has started.
+  // Regression: createScope() (src/engine/run-engine.ts) wires every node of a scope, then
+  // dispatches each node whose `waiting` is 0. `x` is skipped synchronously inside that loop and
+  // notifies `y`, which is skipped and notifies `z`; the loop then reached `y` and `z` (now at
+  // waiting 0) and settled them a second time: `open` dropped to 0 too early, and the run resolved
+  // (status 'succeeded') before `other`, later in the same scope, had started.
   it('waits for every task when a chain below a false condition is skipped', async () => {
     const p = pipeline({ name: 'skip-chain-other', params: { go: z.boolean() } }, ({ params }) => {
       when(params.go, () => {
@@ -595,7 +594,7 @@ describe('conditions', () => {
     }
   });
 
-  // Same root cause: the exit handler is released early and runs before `slow` has even started.
+  // Same regression: the exit handler was released early and ran before `slow` had even started.
   it('starts the exit handler only after every other task when a skipped chain exists', async () => {
     const p = pipeline({ name: 'skip-chain-exit', params: { go: z.boolean() } }, ({ params }) => {
       when(params.go, () => {
@@ -888,8 +887,12 @@ describe('resume', () => {
     expect(await harness.store.listAttempts(`${first.runId}/f`)).toHaveLength(2);
   });
 
-  // Same regression while the concurrency cap is full: `f` is queued (still 'pending') when the
-  // createScope loop reaches it, and must not be queued a second time.
+  // BUG (src/engine/run-engine.ts, createScope + onDependenciesDone): same double dispatch while the
+  // concurrency cap is full. Resuming `a` enqueues `f`, which stays 'pending' in the ready queue
+  // because `busy` holds the only slot; the createScope loop then reaches `f` (waiting 0, status
+  // still 'pending', so the `status !== 'pending'` guard does not stop it) and enqueues it again:
+  // `f` runs twice (attempts 2 and 3). Fix: collect the nodes with waiting 0 *before* dispatching
+  // any of them in createScope.
   it('runs a queued task downstream of a resumed task exactly once', async () => {
     const flag = join(harness.dir, 'flag');
     const busyFlag = join(harness.dir, 'busy-flag');

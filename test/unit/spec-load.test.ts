@@ -234,8 +234,8 @@ describe('YAML errors', () => {
     expect(error.message).toMatch(/^pipeline\.yaml/);
   });
 
-  // parseDocument is called with prettyErrors: false, so YAMLError.linePos is never filled in
-  // (src/spec/load.ts, parseSpec): `first.linePos?.[0]?.line` is always undefined.
+  // Regression: with prettyErrors: false, YAMLError.linePos is never filled in, so the line must be
+  // computed from the error's offset (src/spec/load.ts, parseSpec).
   it('reports the line of a YAML syntax error', () => {
     const text = 'apiVersion: lathe/v1\nkind: Pipeline\nname: x\ncomponents: {}\ntasks: []\nloops: ]\n';
     const error = loadError(text);
