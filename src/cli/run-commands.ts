@@ -2,6 +2,7 @@
 import { writeFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { dirname } from 'node:path';
+import { digestFallbackReason, digestMode } from '../dsl/function-digest.js';
 import { coerceCliValue } from '../engine/params.js';
 import type { RunSummary } from '../engine/ports.js';
 import { resumeRun, startRun } from '../engine/run-engine.js';
@@ -92,6 +93,7 @@ export const runCommand: CommandSpec = {
   maxArgs: 1,
   async handler({ args, values }) {
     const target = await loadTarget(args[0]!, { pipeline: values.pipeline });
+    warnIfDigestsDegraded();
     const params: Record<string, unknown> = {};
     for (const pair of (values.param as string[] | undefined) ?? []) {
       const eq = pair.indexOf('=');
@@ -124,6 +126,15 @@ export const runCommand: CommandSpec = {
     }
   },
 };
+
+/** Cache keys then cover component source text only, not captured values: say so. */
+function warnIfDigestsDegraded(): void {
+  if (digestMode() === 'source-only') {
+    process.stderr.write(
+      `warning: component digests cover source text only (${digestFallbackReason() ?? 'inspector unavailable'}); edits to captured constants or helpers will not invalidate the cache\n`,
+    );
+  }
+}
 
 /** A run by id or unique id prefix. */
 export async function findRun(store: MetadataStore, id: string): Promise<RunRecord> {
@@ -183,6 +194,7 @@ export const resumeCommand: CommandSpec = {
       const spec = PipelineSpec.parse(pipeline.spec);
       const baseDir = spec.source ? dirname(spec.source) : run.source ? dirname(run.source) : process.cwd();
       await refreshComponents(spec, baseDir);
+      warnIfDigestsDegraded();
       const summary = await withInterrupt((signal) =>
         resumeRun(
           {

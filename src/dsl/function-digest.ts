@@ -18,6 +18,7 @@ import { createHash, type Hash } from 'node:crypto';
 import type * as inspector from 'node:inspector';
 import { createRequire } from 'node:module';
 import { types } from 'node:util';
+import { z } from 'zod';
 
 export type DigestMode = 'closure' | 'source-only';
 
@@ -489,6 +490,25 @@ function scanTokens(src: string): Identifiers | undefined {
  *    MAX_API_KEYS keys and functions, namespaces reached indirectly): a marker with the constructor name.
  * Functions from node builtins and node_modules hash as `origin#name` markers, and native functions by name.
  */
+/** zod v4 schemas carry their definition under `_zod`; their internals are library objects. */
+function isZodSchema(v: object): boolean {
+  const internals = (v as { _zod?: { def?: unknown } })._zod;
+  return typeof internals === 'object' && internals !== null && 'def' in internals;
+}
+
+/**
+ * A schema captured by a component (e.g. `const Row = z.object(...)` used inside run) hashes as its
+ * JSON Schema, so editing it re-keys the component. Refinements and transforms have no JSON form:
+ * only the shape is covered.
+ */
+function zodSchemaText(schema: object): string {
+  try {
+    return JSON.stringify(z.toJSONSchema(schema as z.ZodType, { unrepresentable: 'any', io: 'input' }));
+  } catch {
+    return `zod:${(schema as { _zod: { def: { type?: string } } })._zod.def.type ?? 'unknown'}`;
+  }
+}
+
 class Walker {
   private readonly hash: Hash = createHash('sha256');
   private readonly seen = new Map<object, number>();
@@ -546,6 +566,7 @@ class Walker {
       else if (types.isProxy(v)) this.put('X', 'Proxy');
       else if (Object.hasOwn(v, COMPONENT_BRAND)) this.put('C', componentName(v));
       else if (Object.hasOwn(v, PIPELINE_BRAND)) this.put('Q', componentName(v));
+      else if (isZodSchema(v)) this.put('S', zodSchemaText(v));
       else if (typeof v === 'function') this.func(v, depth);
       else this.object(v, depth, members);
     }

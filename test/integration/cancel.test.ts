@@ -23,50 +23,83 @@ function executions(): string[] {
   return readFileSync(join(dir, 'executions.log'), 'utf8').trim().split('\n').filter(Boolean);
 }
 
-describe('canceling a run', () => {
-  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
-    it(`${signal} cancels the running task, skips the rest, still runs the exit handler, and exits 1`, async () => {
-      writeFileSync(join(dir, 'hold'), '');
-      const child = startCli(['run', fixture('cancel.ts'), '-p', `dir=${dir}`, '--json'], { cwd: dir });
-      let stdout = '';
-      let stderr = '';
-      child.stdout!.on('data', (chunk) => {
-        stdout += chunk;
-      });
-      child.stderr!.on('data', (chunk) => {
-        stderr += chunk;
-      });
-      const exited = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)));
-      const started = Date.now();
-      try {
-        await waitFor('wait to start', () => (existsSync(join(dir, 'wait-started')) ? true : undefined));
-        child.kill(signal);
-        const code = await exited;
-        expect(code, stderr).toBe(1);
-      } finally {
-        child.kill('SIGKILL');
-        unlinkSync(join(dir, 'hold'));
-      }
-      // Canceled promptly, not after the task's 30 s.
-      expect(Date.now() - started).toBeLessThan(15_000);
-      expect(stderr).toMatch(/canceling the run/);
-
-      const summary = JSON.parse(stdout) as RunSummary;
-      expect(summary.status).toBe('canceled');
-      expect(statuses(summary)).toEqual({ after: 'skipped', report: 'succeeded', wait: 'failed' });
-      expect(task(summary, 'wait').error).toMatch(/canceled/);
-      expect(task(summary, 'after').reason).toMatch(/canceled/);
-      // The exit handler ran last and saw the cancellation.
-      expect(executions()).toEqual(['wait', 'report canceled']);
-
-      const [listed] = await runJson(['runs', 'list'], { cwd: dir });
-      expect(listed.status).toBe('canceled');
-
-      // A canceled run can be resumed to completion.
-      const resumed = await runJson<RunSummary>(['resume', summary.runId], { cwd: dir });
-      expect(resumed.status).toBe('succeeded');
-      expect(statuses(resumed)).toEqual({ after: 'succeeded', report: 'succeeded', wait: 'succeeded' });
-      expect(executions().slice(2)).toEqual(['wait', 'after', 'report succeeded']);
-    });
+/** Starts the cancel fixture, sends `signal` once `wait` is running, and returns what happened. */
+async function cancelRun(
+  signal: NodeJS.Signals,
+): Promise<{ code: number | null; stderr: string; summary: RunSummary; elapsedMs: number }> {
+  writeFileSync(join(dir, 'hold'), '');
+  const child = startCli(['run', fixture('cancel.ts'), '-p', `dir=${dir}`, '--json'], { cwd: dir });
+  let stdout = '';
+  let stderr = '';
+  child.stdout!.on('data', (chunk) => {
+    stdout += chunk;
+  });
+  child.stderr!.on('data', (chunk) => {
+    stderr += chunk;
+  });
+  const exited = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)));
+  const started = Date.now();
+  try {
+    await waitFor('wait to start', () => (existsSync(join(dir, 'wait-started')) ? true : undefined));
+    child.kill(signal);
+    const code = await exited;
+    let summary: RunSummary;
+    try {
+      summary = JSON.parse(stdout);
+    } catch {
+      throw new Error(`no JSON summary (exit ${code})\nstdout:\n${stdout}\nstderr:\n${stderr}`);
+    }
+    return { code, stderr, summary, elapsedMs: Date.now() - started };
+  } finally {
+    child.kill('SIGKILL');
+    unlinkSync(join(dir, 'hold'));
   }
+}
+
+describe('canceling a run', () => {
+  it('SIGINT cancels the running task, skips the rest, runs the exit handler, exits 1; resume completes it', async () => {
+    const { code, stderr, summary, elapsedMs } = await cancelRun('SIGINT');
+    expect(code, stderr).toBe(1);
+    // Canceled promptly, not after the task's 30 s.
+    expect(elapsedMs).toBeLessThan(15_000);
+    expect(stderr).toMatch(/canceling the run/);
+    expect(summary.status).toBe('canceled');
+    expect(task(summary, 'wait')).toMatchObject({ status: 'failed', error: 'run canceled' });
+    expect(task(summary, 'after')).toMatchObject({ status: 'skipped', reason: 'run canceled' });
+    // The exit handler ran, last, and saw the cancellation.
+    expect(executions()).toEqual(['wait', 'report canceled']);
+
+    const [listed] = await runJson(['runs', 'list'], { cwd: dir });
+    expect(listed.status).toBe('canceled');
+
+    // A canceled run can be resumed to completion.
+    const resumed = await runJson<RunSummary>(['resume', summary.runId], { cwd: dir });
+    expect(resumed.status).toBe('succeeded');
+    expect(statuses(resumed)).toEqual({ after: 'succeeded', report: 'succeeded', wait: 'succeeded' });
+    expect(executions().slice(2)).toEqual(['wait', 'after', 'report succeeded']);
+  });
+
+  it('SIGTERM cancels the run the same way', async () => {
+    const { code, stderr, summary } = await cancelRun('SIGTERM');
+    expect(code, stderr).toBe(1);
+    expect(summary.status).toBe('canceled');
+    expect(task(summary, 'wait').status).toBe('failed');
+    expect(task(summary, 'after').status).toBe('skipped');
+    expect(executions()).toEqual(['wait', 'report canceled']);
+  });
+
+  // BUG (src/engine/run-engine.ts, RunExecution.runAttempt, the `timeoutMs === undefined` fast
+  // path: `this.options.executor.execute(request, { signal: this.controller.signal, log })`): a task
+  // without a timeout gets the run's own AbortSignal. After a cancel that signal is already
+  // aborted when the exit handlers start, so an exit handler's attempt is rejected at once
+  // (ts-attempt.ts `abortable()` rejects on an aborted signal; command-attempt.ts `spawnAndWait`
+  // does not even spawn). Here the handler's body runs (it writes 'report canceled') but the task
+  // is recorded as failed with "run canceled". The engine documents that exit handlers still run
+  // on cancel; they should get a signal that is not the canceled run's (e.g. a fresh controller
+  // for exit handlers).
+  it.fails('the exit handler of a canceled run succeeds', async () => {
+    const { summary } = await cancelRun('SIGINT');
+    expect(summary.status).toBe('canceled');
+    expect(task(summary, 'report')).toMatchObject({ status: 'succeeded' });
+  });
 });

@@ -103,11 +103,8 @@ describe('lathe compile + lathe run spec.yaml', () => {
     expect(runs.stdout).toMatch(/no runs yet/);
   });
 
-  // BUG (src/spec/load.ts, parseSpec, lines 16-20): the document is parsed with
-  // `prettyErrors: false`, and with that option the yaml library never fills `error.linePos`, so
-  // `first.linePos?.[0]?.line` is always undefined and a YAML *syntax* error is reported without
-  // its line ("bad.yaml: Sequence item without - indicator"). The line is available as
-  // `lineCounter.linePos(first.pos[0]).line`. Schema errors (test above) do carry the line.
+  // Regression (fixed in 718cdf0): with `prettyErrors: false` the yaml library never fills
+  // `error.linePos`, so YAML syntax errors were reported without their line.
   it('malformed YAML exits 2 naming the file and the line', async () => {
     const text = [
       'apiVersion: lathe/v1',

@@ -65,14 +65,10 @@ describe('when / elif / otherwise', () => {
     expect(result.stdout).toMatch(/run succeeded/);
   });
 
-  // BUG (src/engine/run-engine.ts, RunExecution.createScope, the final
-  // `for (const node of created) if (node.waiting === 0 ...) this.onDependenciesDone(node)` loop):
-  // a node whose dependencies settle synchronously *during* that loop (here `b[i]`, when `a[i]` is
-  // skipped at once because the item condition is false) reaches waiting === 0 and is dispatched
-  // again by the loop: it is settled twice, which decrements the loop's `remaining` and the run's
-  // `open` count twice. The loop then finishes before its other iterations, `gather` collects a
-  // partial list (e.g. [1] instead of [1, 2, 3, 10]) and the exit handler runs while tasks still
-  // run; the run still reports `succeeded`.
+  // Regression (fixed in 718cdf0): RunExecution.createScope dispatched a node twice when its
+  // dependencies settled synchronously during the dispatch loop (here `b[i]`, skipped at once with
+  // `a[i]`). It was settled twice, so the loop ended early, `gather` collected a partial list, and
+  // the exit handler ran while tasks were still running, in a run reported as succeeded.
   it('a condition on a loop item does not end the loop early (collect sees every iteration)', async () => {
     const summary = await runJson<RunSummary>(
       ['run', fixture('conditions-loop.ts'), '-p', `dir=${dir}`, '--concurrency', '8'],
@@ -84,7 +80,6 @@ describe('when / elif / otherwise', () => {
       expect(task(summary, `b[${i}]`).reason).toBe(`upstream 'a[${i}]' was skipped`);
     }
     expect(task(summary, 'b[3]').status).toBe('succeeded');
-    // Today this is a partial list (which iterations are missing depends on timing).
     expect(task(summary, 'gather').outputs).toEqual({ xs: [1, 2, 3, 10] });
 
     const log = readFileSync(join(dir, 'executions.log'), 'utf8').trim().split('\n');
@@ -95,7 +90,7 @@ describe('when / elif / otherwise', () => {
     }
     expect(log.at(-1)).toBe('exit-handler succeeded');
 
-    // A skipped task is reported once (today `b[0] skipped` is printed twice, deterministically).
+    // A skipped task is reported once.
     const human = await runCli(['run', fixture('conditions-loop.ts'), '-p', `dir=${dir}`], { cwd: dir });
     expect(human.stdout.match(/b\[0\] skipped/g)).toHaveLength(1);
   });

@@ -141,13 +141,8 @@ describe('resume after kill -9', () => {
     expect(again.stderr).toMatch(/already succeeded/);
   });
 
-  // BUG (src/engine/run-engine.ts, RunExecution.createScope, the final dispatch loop
-  // `for (const node of created) if (node.waiting === 0 ...) this.onDependenciesDone(node)`):
-  // on resume `first` completes synchronously from its prior record inside that loop, which drops
-  // `second`'s waiting count to 0 and dispatches it; the loop then reaches `second`, sees
-  // waiting === 0 and dispatches it again. `second` runs twice concurrently (two attempts rows with
-  // the same start time, executions.log has 'second' twice during the resume, and the summary says
-  // attempts: 2). Same root cause as the conditions-loop bug.
+  // Regression (fixed in 718cdf0): on resume `first` completed synchronously from its prior record
+  // inside createScope's dispatch loop, so `second` was dispatched twice and ran twice concurrently.
   it('runs the interrupted task exactly once on resume', () => {
     const duringResume = afterResume.slice(killed.executionsAtKill.length);
     expect(duringResume.filter((n) => n === 'second')).toHaveLength(1);

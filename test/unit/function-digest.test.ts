@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { z } from 'zod';
 import { digestMode, functionDigest, scanIdentifiers } from '../../src/dsl/function-digest.js';
 
 const run = promisify(execFile);
@@ -144,6 +145,15 @@ describe('functionDigest (in-process)', () => {
     };
     expect(functionDigest(make(0.1))).toBe(functionDigest(make(0.1)));
     expect(functionDigest(make(0.1))).not.toBe(functionDigest(make(0.2)));
+  });
+
+  it('hashes captured zod schemas by their shape', () => {
+    const make = (schema: z.ZodType) => () => schema.parse(1);
+    const a = make(z.object({ x: z.number() }));
+    const sameShape = make(z.object({ x: z.number() }));
+    const edited = make(z.object({ x: z.number(), y: z.string() }));
+    expect(functionDigest(a)).toBe(functionDigest(sameShape));
+    expect(functionDigest(a)).not.toBe(functionDigest(edited));
   });
 
   it('treats Lathe components as markers named by the component', () => {
