@@ -5,16 +5,10 @@
  * module's path; nothing else from the runner's memory.
  */
 import type { ArtifactTypeName, ComponentSpec } from '../spec/schema.js';
-import type { RunStatus, TaskStatus } from '../store/metadata-store.js';
+import type { ArtifactRecord, RunStatus, TaskStatus } from '../store/metadata-store.js';
 
-export interface InputArtifactRef {
-  id: string;
-  type: ArtifactTypeName;
-  uri: string;
-  hash: string;
-  size: number;
-  metadata: Record<string, unknown>;
-}
+/** An input artifact as an executor receives it: the stored record, without store bookkeeping. */
+export type InputArtifactRef = Omit<ArtifactRecord, 'createdAt'>;
 
 export interface AttemptRequest {
   runId: string;

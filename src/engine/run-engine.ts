@@ -301,39 +301,35 @@ class RunExecution {
   private createScope(loop: LoopInstance | undefined, scope: number[]): void {
     const key = loop?.spec.name ?? '';
     const enclosing = loop ? [...loop.loops, loop] : [];
+    const base = (name: string, exitHandler: boolean): NodeBase => ({
+      name: name + suffix(scope),
+      scope,
+      status: 'pending',
+      waiting: 0,
+      blocked: undefined,
+      dependents: [],
+      loops: enclosing,
+      exitHandler,
+    });
     const created: GraphNode[] = [];
     for (const spec of this.tasksByLoop.get(key) ?? []) {
-      const node: TaskInstance = {
+      const node = base(spec.name, spec.exitHandler);
+      created.push({
+        ...node,
         kind: 'task',
-        name: spec.name + suffix(scope),
-        scope,
-        status: 'pending',
-        waiting: 0,
-        blocked: undefined,
-        dependents: [],
-        loops: enclosing,
-        exitHandler: spec.exitHandler,
         spec,
-        attempts: this.priorAttempts.get(spec.name + suffix(scope)) ?? 0,
+        attempts: this.priorAttempts.get(node.name) ?? 0,
         outputs: undefined,
         startedAt: null,
         finishedAt: null,
         error: undefined,
         reason: undefined,
-      };
-      created.push(node);
+      });
     }
     for (const spec of this.loopsByParent.get(key) ?? []) {
       created.push({
+        ...base(spec.name, false),
         kind: 'loop',
-        name: spec.name + suffix(scope),
-        scope,
-        status: 'pending',
-        waiting: 0,
-        blocked: undefined,
-        dependents: [],
-        loops: enclosing,
-        exitHandler: false,
         spec,
         items: undefined,
         remaining: 0,
@@ -438,7 +434,8 @@ class RunExecution {
       return;
     }
     const prior = this.prior.get(node.name);
-    if (prior && prior.record.component === node.spec.component) {
+    // Exit handlers report on the run's outcome, which a resume changes: they always run again.
+    if (prior && !node.exitHandler && prior.record.component === node.spec.component) {
       // Resume: a task that already succeeded keeps its outputs and is not re-run.
       node.outputs = prior.outputs;
       node.startedAt = prior.record.startedAt;
@@ -673,14 +670,19 @@ class RunExecution {
     timeoutMs: number | undefined,
   ): Promise<AttemptResult> {
     const log = (stream: 'stdout' | 'stderr' | 'log', line: string) => this.log(task, stream, line);
-    if (timeoutMs === undefined) {
+    // Exit handlers run after a cancel too (that is their job): canceling the run does not abort them.
+    if (task.exitHandler) {
+      if (timeoutMs === undefined) {
+        return this.options.executor.execute(request, { signal: new AbortController().signal, log });
+      }
+    } else if (timeoutMs === undefined) {
       // No timeout: the run's own signal is enough (no per-task controller on the hot path).
       const execution = this.options.executor.execute(request, { signal: this.controller.signal, log });
       return Promise.race([execution, this.abandonAfterAbort()]);
     }
     const controller = new AbortController();
     const onRunAbort = () => controller.abort(this.controller.signal.reason);
-    this.controller.signal.addEventListener('abort', onRunAbort, { once: true });
+    if (!task.exitHandler) this.controller.signal.addEventListener('abort', onRunAbort, { once: true });
     const timer = setTimeout(() => controller.abort(new TaskTimeoutError(task.name, timeoutMs)), timeoutMs);
     const execution = this.options.executor
       .execute(request, { signal: controller.signal, log })

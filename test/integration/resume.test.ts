@@ -127,7 +127,9 @@ describe('resume after kill -9', () => {
     expect(duringResume).toContain('third');
     expect(duringResume).not.toContain('first');
     // first kept its artifact (same id) across the resume.
-    expect(task(resumed, 'first').outputs?.data.id).toBe(killed.shown.tasks[0].artifacts.data.id);
+    expect(task(resumed, 'first').outputs?.data.id).toBe(
+      killed.shown.tasks.find((t: any) => t.name === 'first').artifacts.data.id,
+    );
 
     const shown = await runJson(['runs', 'show', killed.runId], { cwd: dir });
     expect(shown.status).toBe('succeeded');
@@ -146,6 +148,18 @@ describe('resume after kill -9', () => {
   it('runs the interrupted task exactly once on resume', () => {
     const duringResume = afterResume.slice(killed.executionsAtKill.length);
     expect(duringResume.filter((n) => n === 'second')).toHaveLength(1);
+  });
+
+  // BUG (src/engine/run-engine.ts, RunExecution.onDependenciesDone, the resume branch
+  // `node.startedAt = prior.record.startedAt; this.complete(node, ...)`): a task kept from the
+  // prior run gets its original startedAt but finishedAt = now (complete() sets
+  // `task.finishedAt ?? Date.now()`), so the resume summary's durationMs for it is the time since
+  // it first started, including the time the run was dead (here seconds for a task of a few ms;
+  // days if the resume comes days later). It should be the stored finishedAt - startedAt (the
+  // stored task record itself stays right).
+  it.fails("reports a kept task's own duration in the resume summary", () => {
+    const first = killed.shown.tasks.find((t: any) => t.name === 'first');
+    expect(task(resumed, 'first').durationMs).toBe(first.finishedAt - first.startedAt);
   });
 });
 
