@@ -333,6 +333,16 @@ export function taskDependencies(
   return deps;
 }
 
+/** Where `task` refers to `dependency`: `after`, `params.X`, `inputs.X`, `when`, or `loop`. */
+function dependencyField(task: TaskSpec, dependency: string): string {
+  if (task.after.includes(dependency)) return 'after';
+  const refers = (ref: ValueRef) =>
+    (ref.kind === 'output' || ref.kind === 'collect') && ref.task === dependency;
+  for (const [name, ref] of Object.entries(task.args)) if (refers(ref)) return `params.${name}`;
+  for (const [name, ref] of Object.entries(task.inputs)) if (refers(ref)) return `inputs.${name}`;
+  return task.when ? 'when' : 'loop';
+}
+
 function findCycle(spec: PipelineSpec, tasks: Map<string, TaskSpec>): void {
   const loops = new Map(spec.loops.map((l) => [l.name, l]));
   const state = new Map<string, 'visiting' | 'done'>();
@@ -342,7 +352,12 @@ function findCycle(spec: PipelineSpec, tasks: Map<string, TaskSpec>): void {
     if (seen === 'done') return;
     if (seen === 'visiting') {
       const cycle = [...path.slice(path.indexOf(name)), name];
-      throw new PipelineCompileError('CYCLE', `dependency cycle: ${cycle.join(' -> ')}`, { task: name });
+      // Name the task where the cycle starts and the field by which it depends on the next one.
+      const start = tasks.get(name);
+      throw new PipelineCompileError('CYCLE', `dependency cycle: ${cycle.join(' -> ')}`, {
+        task: name,
+        field: start && cycle[1] ? dependencyField(start, cycle[1]) : undefined,
+      });
     }
     state.set(name, 'visiting');
     path.push(name);

@@ -99,18 +99,11 @@ describe('canceling a run', () => {
     expect(executions()).not.toContain('after');
   });
 
-  // BUG (src/engine/run-engine.ts, RunExecution.runAttempt, the `timeoutMs === undefined` fast
-  // path: `this.options.executor.execute(request, { signal: this.controller.signal, log })`): a task
-  // without a timeout gets the run's own AbortSignal. After a cancel that signal is already
-  // aborted when the exit handlers start, so an exit handler's attempt is rejected at once
-  // (ts-attempt.ts `abortable()` rejects on an aborted signal; command-attempt.ts `spawnAndWait`
-  // does not even spawn). Here the TS handler's body runs (it writes 'report canceled') but the
-  // task is recorded as failed with "run canceled"; the command handler never starts (no
-  // 'command-report' line) and is also recorded as failed. The engine documents that exit handlers
-  // still run on cancel; they should get a signal that is not the canceled run's (e.g. a fresh
-  // controller for exit handlers). Introduced by the hot-path change to runAttempt; before it, a
-  // per-attempt controller was always created and exit handlers ran normally after a cancel.
-  it.fails('the exit handlers of a canceled run run and succeed (TS and command)', async () => {
+  // Regression: RunExecution.runAttempt's no-timeout fast path handed every task the run's own
+  // AbortSignal, so after a cancel the exit handlers got an already-aborted signal: a TS handler's
+  // result was discarded ("run canceled") and a command handler never started. Exit handlers now
+  // get a signal that canceling the run does not abort.
+  it('the exit handlers of a canceled run run and succeed (TS and command)', async () => {
     const { summary } = await cancelRun('SIGINT');
     expect(summary.status).toBe('canceled');
     expect(task(summary, 'report')).toMatchObject({ status: 'succeeded' });

@@ -1,9 +1,9 @@
 import {
   copyFileSync,
   existsSync,
-  mkdtempSync,
+  mkdirSync,
   readFileSync,
-  rmSync,
+  symlinkSync,
   unlinkSync,
   writeFileSync,
 } from 'node:fs';
@@ -169,12 +169,16 @@ describe('resume picks up changed component code', () => {
 
   beforeAll(() => {
     dir = makeTempDir();
-    // Inside the repository, so that the copy can still `import ... from 'lathe'`.
-    moduleDir = mkdtempSync(join(REPO_ROOT, 'test', '.tmp-'));
+    // The copy lives outside the repository; `node_modules/lathe` points at it so that the copy
+    // can still `import ... from 'lathe'` (and gets the very modules the CLI runs).
+    moduleDir = makeTempDir('lathe-it-module-');
+    mkdirSync(join(moduleDir, 'node_modules'));
+    symlinkSync(REPO_ROOT, join(moduleDir, 'node_modules', 'lathe'), 'dir');
+    writeFileSync(join(moduleDir, 'package.json'), '{ "type": "module" }\n');
   });
   afterAll(() => {
     removeDir(dir);
-    rmSync(moduleDir, { recursive: true, force: true });
+    removeDir(moduleDir);
   });
 
   it('runs the edited module when resuming', async () => {

@@ -101,7 +101,8 @@ describe('compile errors name the task and the field', () => {
     const error = compileError(p);
     expect(error.code).toBe('CYCLE');
     expect(error.task).toBe('a');
-    expect(error.message).toContain("task 'a'");
+    expect(error.field).toBe('after');
+    expect(error.message).toContain("task 'a', field 'after'");
     expect(error.message).toContain('dependency cycle: a -> c -> b -> a');
   });
 
@@ -114,6 +115,8 @@ describe('compile errors name the task and the field', () => {
     const error = compileError(p);
     expect(error.code).toBe('CYCLE');
     expect(error.message).toMatch(/dependency cycle: (a -> b -> a|b -> a -> b)/);
+    // Whichever task the cycle is reported from, the field is its edge into the cycle.
+    expect(error.field).toBe(error.task === 'a' ? 'after' : 'params.value');
   });
 
   it('reports an unknown input key (the DSL cannot tell it from an unknown param)', () => {
