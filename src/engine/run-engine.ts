@@ -131,7 +131,22 @@ export async function resumeRun(options: EngineOptions, runId: string): Promise<
   if (!record) throw new Error(`run '${runId}' not found`);
   const priorTasks = await options.store.listTasks(runId);
   const prior = new Map<string, { record: TaskRecord; outputs: TaskOutputs }>();
+  const interrupted: StoreOp[] = [];
   for (const task of priorTasks) {
+    if (task.status === 'running') {
+      // The runner died during these attempts: record them as failed, so the history is complete.
+      for (const attempt of await options.store.listAttempts(task.id)) {
+        if (attempt.status !== 'running') continue;
+        interrupted.push({
+          op: 'putAttempt',
+          attempt: {
+            ...attempt,
+            status: 'failed',
+            error: 'interrupted: the runner stopped during this attempt',
+          },
+        });
+      }
+    }
     if (!DONE_OK.has(task.status)) continue;
     const artifacts: Record<string, ArtifactRecord> = {};
     for (const event of await options.store.listEvents({ taskId: task.id })) {
@@ -141,6 +156,7 @@ export async function resumeRun(options: EngineOptions, runId: string): Promise<
     }
     prior.set(task.name, { record: task, outputs: { artifacts, scalars: task.outputs ?? {} } });
   }
+  if (interrupted.length > 0) await options.store.commit(interrupted);
   const run = new RunExecution(options, runId, record.params, true, record);
   return run.execute(prior);
 }
@@ -439,6 +455,7 @@ class RunExecution {
       // Resume: a task that already succeeded keeps its outputs and is not re-run.
       node.outputs = prior.outputs;
       node.startedAt = prior.record.startedAt;
+      node.finishedAt = prior.record.finishedAt;
       this.complete(node, prior.record.status, undefined, false);
       return;
     }
@@ -607,10 +624,24 @@ class RunExecution {
     const lastAttempt = task.attempts + retry.attempts;
     for (let attempt = firstAttempt; attempt <= lastAttempt; attempt++) {
       task.attempts = attempt;
-      if (attempt > firstAttempt)
-        this.write({ op: 'updateTask', id: this.taskId(task), patch: { attempts: attempt } });
+      // Recorded before the attempt starts: after a crash, resume numbers the next attempt (and its
+      // logs) after this one instead of reusing its number.
+      this.write({ op: 'updateTask', id: this.taskId(task), patch: { attempts: attempt } });
       this.reporter.taskStarted?.(task.name, attempt);
       const attemptStart = Date.now();
+      this.write({
+        op: 'putAttempt',
+        attempt: {
+          taskId: this.taskId(task),
+          attempt,
+          status: 'running',
+          startedAt: attemptStart,
+          finishedAt: null,
+          exitCode: null,
+          error: null,
+          errorStack: null,
+        },
+      });
       const request: AttemptRequest = {
         runId: this.runId,
         pipeline: this.spec.name,

@@ -3,7 +3,7 @@
  * child process in a scratch directory, and read back what it printed and stored.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
-import { chmodSync, existsSync, mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { chmodSync, existsSync, lstatSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -159,8 +159,9 @@ export function removeDir(dir: string): void {
     rmSync(dir, { recursive: true, force: true });
   } catch {
     const makeWritable = (path: string) => {
-      const stat = statSync(path, { throwIfNoEntry: false });
-      if (!stat) return;
+      // lstat: never follow a symlink out of the directory being removed.
+      const stat = lstatSync(path, { throwIfNoEntry: false });
+      if (!stat || stat.isSymbolicLink()) return;
       if (stat.isDirectory()) {
         chmodSync(path, 0o755);
         for (const entry of readdirSync(path)) makeWritable(join(path, entry));
