@@ -136,6 +136,39 @@ function warnIfDigestsDegraded(): void {
   }
 }
 
+/** The summary of a finished run, rebuilt from the store (the same shape `lathe run --json` prints). */
+async function storedSummary(store: MetadataStore, run: RunRecord): Promise<RunSummary> {
+  const counts: RunSummary['counts'] = {
+    pending: 0,
+    running: 0,
+    succeeded: 0,
+    cached: 0,
+    failed: 0,
+    skipped: 0,
+  };
+  const tasks = (await store.listTasks(run.id)).map((task) => {
+    counts[task.status]++;
+    return {
+      name: task.name,
+      status: task.status,
+      attempts: task.attempts,
+      durationMs: task.finishedAt && task.startedAt ? task.finishedAt - task.startedAt : null,
+      ...(task.error ? { error: task.error } : {}),
+      ...(task.reason ? { reason: task.reason } : {}),
+      ...(task.outputs ? { outputs: task.outputs } : {}),
+    };
+  });
+  return {
+    runId: run.id,
+    pipeline: run.pipelineName,
+    status: run.status,
+    durationMs: run.finishedAt && run.startedAt ? run.finishedAt - run.startedAt : 0,
+    counts,
+    tasks,
+    ...(run.error ? { error: run.error } : {}),
+  };
+}
+
 /** A run by id or unique id prefix. */
 export async function findRun(store: MetadataStore, id: string): Promise<RunRecord> {
   const exact = await store.getRun(id);
@@ -186,7 +219,7 @@ export const resumeCommand: CommandSpec = {
       }
       if (run.status === 'succeeded') {
         process.stderr.write(`run ${run.id} already succeeded; nothing to resume\n`);
-        return 0;
+        return finishRun(await storedSummary(workspace.store, run), Boolean(values.json));
       }
       const pipeline = await workspace.store.getPipeline(run.pipelineDigest);
       if (!pipeline)
