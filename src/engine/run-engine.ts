@@ -88,6 +88,14 @@ interface TaskInstance extends NodeBase {
   finishedAt: number | null;
   error: string | undefined;
   reason: string | undefined;
+  /** The buffered putTask of this task's start, amended in place while not yet committed. */
+  startOp: PendingOp<Extract<StoreOp, { op: 'putTask' }>> | undefined;
+}
+
+/** A written op and the flush generation it was buffered in: amendable until that flush. */
+interface PendingOp<T extends StoreOp> {
+  op: T;
+  generation: number;
 }
 
 interface LoopInstance extends NodeBase {
@@ -191,6 +199,8 @@ class RunExecution {
   private logs: LogRecord[] = [];
   private logSeq = new Map<string, number>();
   private flushScheduled = false;
+  /** Incremented when the buffer is handed to the store; buffered ops of older generations are gone. */
+  private flushGeneration = 0;
   private flushChain: Promise<void> = Promise.resolve();
   private flushError: unknown;
   private finish!: () => void;
@@ -317,35 +327,41 @@ class RunExecution {
   private createScope(loop: LoopInstance | undefined, scope: number[]): void {
     const key = loop?.spec.name ?? '';
     const enclosing = loop ? [...loop.loops, loop] : [];
-    const base = (name: string, exitHandler: boolean): NodeBase => ({
-      name: name + suffix(scope),
-      scope,
-      status: 'pending',
-      waiting: 0,
-      blocked: undefined,
-      dependents: [],
-      loops: enclosing,
-      exitHandler,
-    });
     const created: GraphNode[] = [];
+    // Literal objects with every field, so all nodes share one shape (this runs per iteration).
     for (const spec of this.tasksByLoop.get(key) ?? []) {
-      const node = base(spec.name, spec.exitHandler);
+      const name = spec.name + suffix(scope);
       created.push({
-        ...node,
         kind: 'task',
+        name,
+        scope,
+        status: 'pending',
+        waiting: 0,
+        blocked: undefined,
+        dependents: [],
+        loops: enclosing,
+        exitHandler: spec.exitHandler,
         spec,
-        attempts: this.priorAttempts.get(node.name) ?? 0,
+        attempts: this.priorAttempts.get(name) ?? 0,
         outputs: undefined,
         startedAt: null,
         finishedAt: null,
         error: undefined,
         reason: undefined,
+        startOp: undefined,
       });
     }
     for (const spec of this.loopsByParent.get(key) ?? []) {
       created.push({
-        ...base(spec.name, false),
         kind: 'loop',
+        name: spec.name + suffix(scope),
+        scope,
+        status: 'pending',
+        waiting: 0,
+        blocked: undefined,
+        dependents: [],
+        loops: enclosing,
+        exitHandler: false,
         spec,
         items: undefined,
         remaining: 0,
@@ -609,11 +625,7 @@ class RunExecution {
             },
           });
         }
-        this.write({
-          op: 'updateTask',
-          id: this.taskId(task),
-          patch: { cachedFrom: hit.taskId },
-        });
+        this.updateTask(task, { cachedFrom: hit.taskId });
         this.settleTask(task, 'cached');
         return;
       }
@@ -626,10 +638,10 @@ class RunExecution {
       task.attempts = attempt;
       // Recorded before the attempt starts: after a crash, resume numbers the next attempt (and its
       // logs) after this one instead of reusing its number.
-      this.write({ op: 'updateTask', id: this.taskId(task), patch: { attempts: attempt } });
+      this.updateTask(task, { attempts: attempt });
       this.reporter.taskStarted?.(task.name, attempt);
       const attemptStart = Date.now();
-      this.write({
+      const attemptOp: Extract<StoreOp, { op: 'putAttempt' }> = {
         op: 'putAttempt',
         attempt: {
           taskId: this.taskId(task),
@@ -641,7 +653,9 @@ class RunExecution {
           error: null,
           errorStack: null,
         },
-      });
+      };
+      this.write(attemptOp);
+      const attemptPending = { op: attemptOp, generation: this.flushGeneration };
       const request: AttemptRequest = {
         runId: this.runId,
         pipeline: this.spec.name,
@@ -661,22 +675,19 @@ class RunExecution {
         failure = error instanceof Error ? error : new Error(String(error));
       }
       const exitCode = result?.exitCode ?? (failure as TaskFailedError | undefined)?.exitCode ?? null;
-      this.write({
-        op: 'putAttempt',
-        attempt: {
-          taskId: this.taskId(task),
-          attempt,
-          status: failure ? 'failed' : 'succeeded',
-          startedAt: attemptStart,
-          finishedAt: Date.now(),
-          exitCode,
-          error: failure ? failure.message : null,
-          errorStack: failure?.stack ?? null,
-        },
-      });
+      const ended = {
+        ...attemptOp.attempt,
+        status: failure ? ('failed' as const) : ('succeeded' as const),
+        finishedAt: Date.now(),
+        exitCode,
+        error: failure ? failure.message : null,
+        errorStack: failure?.stack ?? null,
+      };
+      if (this.unflushed(attemptPending)) attemptOp.attempt = ended;
+      else this.write({ op: 'putAttempt', attempt: ended });
       if (result) {
         this.recordOutputs(task, result, key);
-        this.write({ op: 'updateTask', id: this.taskId(task), patch: { exitCode } });
+        this.updateTask(task, { exitCode });
         this.settleTask(task, 'succeeded');
         return;
       }
@@ -684,7 +695,7 @@ class RunExecution {
       const canRetry = attempt < lastAttempt && !this.controller.signal.aborted && !isPermanent(error);
       if (!canRetry) {
         task.error = error.message;
-        this.write({ op: 'updateTask', id: this.taskId(task), patch: { exitCode } });
+        this.updateTask(task, { exitCode });
         this.settleTask(task, 'failed', error);
         return;
       }
@@ -776,7 +787,7 @@ class RunExecution {
     params: Record<string, unknown> | null,
     key: string | null,
   ): void {
-    this.write({
+    const op: Extract<StoreOp, { op: 'putTask' }> = {
       op: 'putTask',
       task: {
         id: this.taskId(task),
@@ -797,7 +808,23 @@ class RunExecution {
         errorStack: null,
         reason: null,
       },
-    });
+    };
+    this.write(op);
+    task.startOp = { op, generation: this.flushGeneration };
+  }
+
+  /**
+   * Updates a started task's row. While its putTask is still buffered the patch is applied to it
+   * in place: a short task then costs one row write, not one per state change.
+   */
+  private updateTask(task: TaskInstance, patch: Extract<StoreOp, { op: 'updateTask' }>['patch']): void {
+    if (this.unflushed(task.startOp)) Object.assign(task.startOp!.op.task, patch);
+    else this.write({ op: 'updateTask', id: this.taskId(task), patch });
+  }
+
+  /** True while `pending` is still in the buffer: amending it costs no extra write. */
+  private unflushed(pending: PendingOp<StoreOp> | undefined): boolean {
+    return pending !== undefined && pending.generation === this.flushGeneration;
   }
 
   private recordOutputs(task: TaskInstance, result: AttemptResult, key: string | null): void {
@@ -850,17 +877,13 @@ class RunExecution {
   /** Final status of a task that went through runTask (it has a stored row). */
   private settleTask(task: TaskInstance, status: TaskStatus, error?: Error): void {
     task.finishedAt = Date.now();
-    this.write({
-      op: 'updateTask',
-      id: this.taskId(task),
-      patch: {
-        status,
-        attempts: task.attempts,
-        finishedAt: task.finishedAt,
-        outputs: task.outputs?.scalars ?? null,
-        error: error ? error.message : null,
-        errorStack: error?.stack ?? null,
-      },
+    this.updateTask(task, {
+      status,
+      attempts: task.attempts,
+      finishedAt: task.finishedAt,
+      outputs: task.outputs?.scalars ?? null,
+      error: error ? error.message : null,
+      errorStack: error?.stack ?? null,
     });
     this.complete(task, status, error?.message, true);
   }
@@ -1067,6 +1090,7 @@ class RunExecution {
     if (this.ops.length === 0) return this.flushChain;
     const batch = this.ops;
     this.ops = [];
+    this.flushGeneration++;
     this.flushChain = this.flushChain.then(() =>
       this.store.commit(batch).catch((error) => {
         this.flushError ??= error;
