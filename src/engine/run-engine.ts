@@ -12,7 +12,7 @@ import { randomBytes } from 'node:crypto';
 import { availableParallelism, hostname } from 'node:os';
 import { TaskFailedError, TaskTimeoutError } from '../errors.js';
 import { specDigest } from '../spec/compile.js';
-import type { LoopSpec, PipelineSpec, TaskSpec, ValueRef } from '../spec/schema.js';
+import type { ComponentSpec, LoopSpec, PipelineSpec, TaskSpec, ValueRef } from '../spec/schema.js';
 import { loopChain } from '../spec/validate.js';
 import type { ArtifactStore } from '../store/artifact-store.js';
 import type {
@@ -77,6 +77,8 @@ interface NodeBase {
   /** Enclosing loop instances, outermost first. */
   loops: LoopInstance[];
   exitHandler: boolean;
+  /** A dependency failed, or was skipped because one of its own did (not a false condition). */
+  failedUpstream: boolean;
 }
 
 interface TaskInstance extends NodeBase {
@@ -90,6 +92,17 @@ interface TaskInstance extends NodeBase {
   reason: string | undefined;
   /** The buffered putTask of this task's start, amended in place while not yet committed. */
   startOp: PendingOp<Extract<StoreOp, { op: 'putTask' }>> | undefined;
+  /** Resolved once, before the first attempt; retries reuse it. */
+  prepared: PreparedTask | undefined;
+}
+
+interface PreparedTask {
+  component: ComponentSpec;
+  params: Record<string, unknown>;
+  inputs: Record<string, InputArtifactRef | InputArtifactRef[]>;
+  key: string | null;
+  firstAttempt: number;
+  lastAttempt: number;
 }
 
 /** A written op and the flush generation it was buffered in: amendable until that flush. */
@@ -157,12 +170,15 @@ export async function resumeRun(options: EngineOptions, runId: string): Promise<
     }
     if (!DONE_OK.has(task.status)) continue;
     const artifacts: Record<string, ArtifactRecord> = {};
+    let intact = true;
     for (const event of await options.store.listEvents({ taskId: task.id })) {
       if (event.kind !== 'output') continue;
       const artifact = await options.store.getArtifact(event.artifactId);
-      if (artifact) artifacts[event.name] = artifact;
+      // As for a cache hit: outputs whose bytes are gone or changed are not reused; the task re-runs.
+      if (!artifact || !(await options.artifacts.verify(artifact.uri, artifact.hash))) intact = false;
+      else artifacts[event.name] = artifact;
     }
-    prior.set(task.name, { record: task, outputs: { artifacts, scalars: task.outputs ?? {} } });
+    if (intact) prior.set(task.name, { record: task, outputs: { artifacts, scalars: task.outputs ?? {} } });
   }
   if (interrupted.length > 0) await options.store.commit(interrupted);
   const run = new RunExecution(options, runId, record.params, true, record);
@@ -209,6 +225,8 @@ class RunExecution {
   });
   private readonly controller = new AbortController();
   private inFlight = 0;
+  /** Tasks waiting out a retry backoff, without a slot. */
+  private readonly retryTimers = new Map<TaskInstance, NodeJS.Timeout>();
 
   constructor(
     private readonly options: EngineOptions,
@@ -239,7 +257,22 @@ class RunExecution {
 
   /** Cancels the run: running attempts are aborted, nothing new starts, exit handlers still run. */
   cancel(): void {
+    if (this.controller.signal.aborted) return;
     this.controller.abort(new Error('run canceled'));
+    // Tasks waiting for a retry will not get one.
+    for (const [task, timer] of this.retryTimers) {
+      clearTimeout(timer);
+      this.retryTimers.delete(task);
+      this.failCanceledRetry(task);
+    }
+    // Parked tasks (held by a loop's parallelism) go back to the queue, where they are skipped.
+    for (const node of this.nodes.values()) {
+      if (node.kind === 'loop' && node.parked.length > 0) {
+        this.ready.push(...node.parked);
+        node.parked = [];
+      }
+    }
+    this.pump();
   }
 
   async execute(prior: Map<string, { record: TaskRecord; outputs: TaskOutputs }>): Promise<RunSummary> {
@@ -287,11 +320,17 @@ class RunExecution {
     await this.flush();
     this.reporter.runStarted?.({ id: this.runId, pipeline: this.spec.name, resumed: this.resumed });
 
-    this.createScope(undefined, []);
-    this.reporter.tasksKnown?.(this.taskCount);
-    this.maybeReleaseExitHandlers();
-    this.pump();
-    await this.finished;
+    // Keeps the process alive while the run is open, whatever its tasks hold (or do not hold) open.
+    const keepAlive = setInterval(() => {}, 1 << 30);
+    try {
+      this.createScope(undefined, []);
+      this.reporter.tasksKnown?.(this.taskCount);
+      this.maybeReleaseExitHandlers();
+      this.pump();
+      await this.finished;
+    } finally {
+      clearInterval(keepAlive);
+    }
     await this.flush();
 
     const status: RunStatus = this.controller.signal.aborted
@@ -349,6 +388,8 @@ class RunExecution {
         error: undefined,
         reason: undefined,
         startOp: undefined,
+        prepared: undefined,
+        failedUpstream: false,
       });
     }
     for (const spec of this.loopsByParent.get(key) ?? []) {
@@ -368,6 +409,7 @@ class RunExecution {
         anyFailed: false,
         running: 0,
         parked: [],
+        failedUpstream: false,
       });
     }
     for (const node of created) {
@@ -428,6 +470,8 @@ class RunExecution {
   }
 
   private noteDependencyOutcome(node: GraphNode, dep: GraphNode): void {
+    if (dep.status === 'failed' || (dep.status === 'skipped' && dep.failedUpstream))
+      node.failedUpstream = true;
     if (node.blocked) return;
     if (dep.status === 'failed') node.blocked = `upstream '${dep.name}' failed`;
     else if (dep.status === 'skipped') node.blocked = `upstream '${dep.name}' was skipped`;
@@ -514,11 +558,21 @@ class RunExecution {
     if (this.pumping) return;
     this.pumping = true;
     try {
-      while (this.running < this.concurrency && this.readyHead < this.ready.length) {
-        const task = this.ready[this.readyHead++]!;
+      while (this.readyHead < this.ready.length) {
+        const task = this.ready[this.readyHead]!;
+        const canceled = this.controller.signal.aborted && !task.exitHandler;
+        // Canceled tasks leave the queue without a slot; others wait for one.
+        if (!canceled && this.running >= this.concurrency) break;
+        this.readyHead++;
         if (this.readyHead > 4096 && this.readyHead * 2 > this.ready.length) {
           this.ready.splice(0, this.readyHead);
           this.readyHead = 0;
+        }
+        if (canceled) {
+          // Queued for a retry when the cancel came: it fails with its last error.
+          if (task.prepared) this.failCanceledRetry(task);
+          else this.skip(task, 'run canceled');
+          continue;
         }
         const capped = task.loops.find(
           (l) => l.spec.parallelism !== undefined && l.running >= l.spec.parallelism,
@@ -527,15 +581,17 @@ class RunExecution {
           capped.parked.push(task);
           continue;
         }
-        if (this.controller.signal.aborted && !task.exitHandler) {
-          this.skip(task, 'run canceled');
-          continue;
-        }
         this.startTask(task);
       }
     } finally {
       this.pumping = false;
     }
+  }
+
+  private failCanceledRetry(task: TaskInstance): void {
+    const error = new TaskFailedError(`${task.error ?? 'failed'}; run canceled before the next attempt`);
+    task.error = error.message;
+    this.settleTask(task, 'failed', error);
   }
 
   private startTask(task: TaskInstance): void {
@@ -563,6 +619,7 @@ class RunExecution {
   }
 
   private async runTask(task: TaskInstance): Promise<void> {
+    if (task.prepared) return this.runOneAttempt(task, task.prepared);
     const spec = task.spec;
     const component = this.spec.components[spec.component]!;
     task.startedAt = Date.now();
@@ -631,79 +688,99 @@ class RunExecution {
       }
     }
 
-    const retry = spec.retry;
-    const firstAttempt = task.attempts + 1;
-    const lastAttempt = task.attempts + retry.attempts;
-    for (let attempt = firstAttempt; attempt <= lastAttempt; attempt++) {
-      task.attempts = attempt;
-      // Recorded before the attempt starts: after a crash, resume numbers the next attempt (and its
-      // logs) after this one instead of reusing its number.
-      this.updateTask(task, { attempts: attempt });
-      this.reporter.taskStarted?.(task.name, attempt);
-      const attemptStart = Date.now();
-      const attemptOp: Extract<StoreOp, { op: 'putAttempt' }> = {
-        op: 'putAttempt',
-        attempt: {
-          taskId: this.taskId(task),
-          attempt,
-          status: 'running',
-          startedAt: attemptStart,
-          finishedAt: null,
-          exitCode: null,
-          error: null,
-          errorStack: null,
-        },
-      };
-      this.write(attemptOp);
-      const attemptPending = { op: attemptOp, generation: this.flushGeneration };
-      const request: AttemptRequest = {
-        runId: this.runId,
-        pipeline: this.spec.name,
-        task: task.name,
+    task.prepared = {
+      component,
+      params,
+      inputs,
+      key,
+      firstAttempt: task.attempts + 1,
+      lastAttempt: task.attempts + spec.retry.attempts,
+    };
+    await this.runOneAttempt(task, task.prepared);
+  }
+
+  /**
+   * One attempt. On a failure that may be retried, the task gives its slot back and is queued
+   * again when its backoff has passed, so waiting never holds a concurrency or loop slot.
+   */
+  private async runOneAttempt(task: TaskInstance, prepared: PreparedTask): Promise<void> {
+    const spec = task.spec;
+    const attempt = task.attempts + 1;
+    task.attempts = attempt;
+    // Recorded before the attempt starts: after a crash, resume numbers the next attempt (and its
+    // logs) after this one instead of reusing its number.
+    this.updateTask(task, { attempts: attempt });
+    this.reporter.taskStarted?.(task.name, attempt);
+    const attemptStart = Date.now();
+    const attemptOp: Extract<StoreOp, { op: 'putAttempt' }> = {
+      op: 'putAttempt',
+      attempt: {
+        taskId: this.taskId(task),
         attempt,
-        component,
-        source: this.spec.source,
-        baseDir: this.options.baseDir,
-        params,
-        inputs,
-      };
-      let result: AttemptResult | undefined;
-      let failure: Error | undefined;
-      try {
-        result = await this.runAttempt(task, request, spec.timeoutMs);
-      } catch (error) {
-        failure = error instanceof Error ? error : new Error(String(error));
-      }
-      const exitCode = result?.exitCode ?? (failure as TaskFailedError | undefined)?.exitCode ?? null;
-      const ended = {
-        ...attemptOp.attempt,
-        status: failure ? ('failed' as const) : ('succeeded' as const),
-        finishedAt: Date.now(),
-        exitCode,
-        error: failure ? failure.message : null,
-        errorStack: failure?.stack ?? null,
-      };
-      if (this.unflushed(attemptPending)) attemptOp.attempt = ended;
-      else this.write({ op: 'putAttempt', attempt: ended });
-      if (result) {
-        this.recordOutputs(task, result, key);
-        this.updateTask(task, { exitCode });
-        this.settleTask(task, 'succeeded');
-        return;
-      }
-      const error = failure!;
-      const canRetry = attempt < lastAttempt && !this.controller.signal.aborted && !isPermanent(error);
-      if (!canRetry) {
-        task.error = error.message;
-        this.updateTask(task, { exitCode });
-        this.settleTask(task, 'failed', error);
-        return;
-      }
-      const delay = retryDelayMs(retry, attempt - firstAttempt + 2);
-      this.reporter.taskRetrying?.(task.name, attempt + 1, delay, error.message);
-      this.log(task, 'log', `attempt ${attempt} failed: ${error.message}; retrying in ${delay} ms`);
-      await sleep(delay, this.controller.signal);
+        status: 'running',
+        startedAt: attemptStart,
+        finishedAt: null,
+        exitCode: null,
+        error: null,
+        errorStack: null,
+      },
+    };
+    this.write(attemptOp);
+    const attemptPending = { op: attemptOp, generation: this.flushGeneration };
+    const request: AttemptRequest = {
+      runId: this.runId,
+      pipeline: this.spec.name,
+      task: task.name,
+      attempt,
+      component: prepared.component,
+      source: this.spec.source,
+      baseDir: this.options.baseDir,
+      params: prepared.params,
+      inputs: prepared.inputs,
+    };
+    let result: AttemptResult | undefined;
+    let failure: Error | undefined;
+    try {
+      result = await this.runAttempt(task, request, spec.timeoutMs);
+    } catch (error) {
+      failure = error instanceof Error ? error : new Error(String(error));
     }
+    const exitCode = result?.exitCode ?? (failure as TaskFailedError | undefined)?.exitCode ?? null;
+    const ended = {
+      ...attemptOp.attempt,
+      status: failure ? ('failed' as const) : ('succeeded' as const),
+      finishedAt: Date.now(),
+      exitCode,
+      error: failure ? failure.message : null,
+      errorStack: failure?.stack ?? null,
+    };
+    if (this.unflushed(attemptPending)) attemptOp.attempt = ended;
+    else this.write({ op: 'putAttempt', attempt: ended });
+    if (result) {
+      this.recordOutputs(task, result, prepared.key);
+      this.updateTask(task, { exitCode });
+      this.settleTask(task, 'succeeded');
+      return;
+    }
+    const error = failure!;
+    task.error = error.message;
+    const aborted = this.controller.signal.aborted && !task.exitHandler;
+    if (attempt >= prepared.lastAttempt || aborted || isPermanent(error)) {
+      this.updateTask(task, { exitCode });
+      this.settleTask(task, 'failed', error);
+      return;
+    }
+    const delay = retryDelayMs(spec.retry, attempt - prepared.firstAttempt + 2);
+    this.reporter.taskRetrying?.(task.name, attempt + 1, delay, error.message);
+    this.log(task, 'log', `attempt ${attempt} failed: ${error.message}; retrying in ${delay} ms`);
+    this.retryTimers.set(
+      task,
+      setTimeout(() => {
+        this.retryTimers.delete(task);
+        this.ready.push(task);
+        this.pump();
+      }, delay),
+    );
   }
 
   private runAttempt(
@@ -964,7 +1041,9 @@ class RunExecution {
     if (!node.exitHandler) {
       const parent = node.loops.at(-1);
       if (parent) {
-        if (status === 'failed') parent.anyFailed = true;
+        // An iteration that failed, or was skipped because something upstream failed, fails the
+        // loop: a collect() after it must not run on a partial list. Condition skips are fine.
+        if (status === 'failed' || (status === 'skipped' && node.failedUpstream)) parent.anyFailed = true;
         if (--parent.remaining === 0 && parent.status === 'running') this.finishLoop(parent);
       }
       this.open--;
@@ -1175,17 +1254,4 @@ function forEachConditionRef(condition: NonNullable<TaskSpec['when']>, visit: (r
 function isPermanent(error: Error): boolean {
   const code = (error as { code?: string }).code;
   return code === 'PARAM_INVALID' || code === 'COMPONENT_NOT_FOUND' || code === 'OUTPUT_INVALID';
-}
-
-function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    if (signal.aborted) return resolve();
-    const timer = setTimeout(done, ms);
-    function done() {
-      clearTimeout(timer);
-      signal.removeEventListener('abort', done);
-      resolve();
-    }
-    signal.addEventListener('abort', done, { once: true });
-  });
 }

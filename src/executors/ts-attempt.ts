@@ -30,6 +30,8 @@ export async function runTsAttempt(
   hooks: AttemptHooks,
   artifacts: ArtifactStore,
 ): Promise<AttemptResult> {
+  // Canceled before it started (e.g. during a retry backoff): the component must not run at all.
+  if (hooks.signal.aborted) throw hooks.signal.reason;
   const params: Record<string, unknown> = {};
   for (const [name, schema] of Object.entries(component.params)) {
     const parsed = (schema as z.ZodType).safeParse(request.params[name]);

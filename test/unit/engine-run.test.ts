@@ -958,3 +958,88 @@ describe('params', () => {
     expect(taskOf(summary, 'c').error).toContain(`task 'c', param 'n': "text" is invalid`);
   });
 });
+
+describe('cancel, backoff and upstream failures (review findings)', () => {
+  it('a cancel with tasks parked by a loop cap still finishes the run and runs the exit handler', async () => {
+    const p = pipeline({ name: 'cancel-parked' }, () => {
+      parallelFor([1, 2, 3, 4], (i) => gauged({ i, delayMs: 300 }).named('slow'), { parallelism: 1 });
+      onExit(notify({ status: '{{run.status}}', run: '{{run.id}}' }).named('notify'));
+    });
+    const controller = new AbortController();
+    setTimeout(() => controller.abort(), 100);
+    const summary = await run(p, {}, { signal: controller.signal });
+    expect(summary.status).toBe('canceled');
+    expect(statuses(summary)).toMatchObject({
+      'slow[1]': 'skipped',
+      'slow[2]': 'skipped',
+      'slow[3]': 'skipped',
+    });
+    expect(taskOf(summary, 'slow[1]').reason).toBe('run canceled');
+    expect(events).toContain('notify:canceled');
+  });
+
+  it('a cancel during a retry backoff fails the task without another attempt', async () => {
+    const p = pipeline({ name: 'cancel-backoff' }, () => {
+      flaky({ failTimes: 5 }).named('f').retry({ attempts: 3, backoff: '5s' });
+    });
+    const controller = new AbortController();
+    setTimeout(() => controller.abort(), 150);
+    const started = Date.now();
+    const summary = await run(p, {}, { signal: controller.signal });
+    expect(Date.now() - started).toBeLessThan(4000);
+    expect(summary.status).toBe('canceled');
+    expect(taskOf(summary, 'f')).toMatchObject({ status: 'failed', attempts: 1 });
+    expect(taskOf(summary, 'f').error).toMatch(/attempt 1 fails; run canceled/);
+  });
+
+  it('a task waiting out its backoff does not hold a concurrency slot', async () => {
+    const p = pipeline({ name: 'backoff-slot' }, () => {
+      flaky({ failTimes: 1 }).named('f').retry({ attempts: 2, backoff: '600ms' });
+      step({ label: 'g', delayMs: 10 }).named('g');
+    });
+    const started = Date.now();
+    let gEnded = 0;
+    const reporter: RunReporter = {
+      taskEnded: (task) => {
+        if (task === 'g') gEnded = Date.now() - started;
+      },
+    };
+    const summary = await run(p, {}, { concurrency: 1, reporter });
+    expect(statuses(summary)).toEqual({ f: 'succeeded', g: 'succeeded' });
+    expect(taskOf(summary, 'f').attempts).toBe(2);
+    // g ran during f's backoff, not after it.
+    expect(gEnded).toBeLessThan(550);
+  });
+
+  it('a collect after a loop whose iterations were skipped by an upstream failure is skipped', async () => {
+    const p = pipeline({ name: 'collect-after-failure' }, () => {
+      const prep = explode({}).named('prep');
+      const loop = parallelFor([1, 2, 3], (i) => gauged({ i, delayMs: 0 }).named('g').after(prep));
+      gather({ values: collect(loop.outputs.i) }).named('all');
+    });
+    const summary = await run(p);
+    expect(summary.status).toBe('failed');
+    expect(statuses(summary)).toMatchObject({ prep: 'failed', 'g[0]': 'skipped', all: 'skipped' });
+    expect(taskOf(summary, 'all').reason).toBe("upstream 'loop-1' failed");
+  });
+
+  it('a collect after iterations skipped by a false condition still runs on the rest', async () => {
+    const p = pipeline({ name: 'collect-after-condition' }, () => {
+      const loop = parallelFor([1, 2, 3], (i) => {
+        when(i.gt(1), () => {
+          gauged({ i, delayMs: 0 }).named('g');
+        });
+        return {};
+      });
+      void loop;
+      const inner = parallelFor([1, 2, 3], (i) => {
+        const s = step({ label: 'x', upstream: i }).named('s');
+        return { value: s.outputs.value };
+      });
+      gather({ values: collect(inner.outputs.value) }).named('all');
+    });
+    const summary = await run(p);
+    expect(summary.status).toBe('succeeded');
+    expect(statuses(summary)).toMatchObject({ 'g[0]': 'skipped', 'g[1]': 'succeeded', all: 'succeeded' });
+  });
+});
