@@ -1,7 +1,7 @@
 /**
  * Artifact types for component inputs and outputs, and the objects a component sees at run time.
  */
-import type { ArtifactTypeName } from '../spec/schema.js';
+import type { ArtifactTypeName } from './vocabulary.js';
 
 export interface ArtifactType<T extends ArtifactTypeName = ArtifactTypeName> {
   readonly kind: 'artifact';

@@ -4,13 +4,19 @@
  * Calling a component inside a pipeline body adds a task and returns its handle.
  */
 import type { z } from 'zod';
-import type { ArtifactTypeName } from '../spec/schema.js';
 import type { ArtifactListType, ArtifactType, InputArtifact, OutputArtifact } from './artifacts.js';
 import { isArtifactType } from './artifacts.js';
 import { checkMemoryQuantity, parseDuration } from './duration.js';
 import { currentBuilder, type RetryOptions, type TaskNode } from './graph.js';
 import { type Collected, Ref } from './refs.js';
 import { registerComponent } from './registry.js';
+import {
+  type ArtifactTypeName,
+  FIELD_NAME_PATTERN,
+  FIELD_NAME_RULE,
+  NAME_PATTERN,
+  NAME_RULE,
+} from './vocabulary.js';
 
 export type ParamShape = Record<string, z.ZodType>;
 export type InputShape = Record<string, ArtifactType | ArtifactListType>;
@@ -149,6 +155,9 @@ export class TaskHandle<O extends OutputShape = OutputShape> {
   }
   /** Sets the task's name in the spec (defaults to the component name, de-duplicated). */
   named(name: string): this {
+    if (typeof name !== 'string' || !NAME_PATTERN.test(name)) {
+      throw new TypeError(`task name '${name}' ${NAME_RULE}`);
+    }
     this.node.explicitName = name;
     return this;
   }
@@ -157,7 +166,7 @@ export class TaskHandle<O extends OutputShape = OutputShape> {
     return this;
   }
   timeout(duration: string | number): this {
-    this.node.settings.timeoutMs = parseDuration(duration, 'timeout');
+    this.node.settings.timeoutMs = parseTimeout(duration);
     return this;
   }
   cache(enabled: boolean): this {
@@ -166,9 +175,24 @@ export class TaskHandle<O extends OutputShape = OutputShape> {
   }
   resources(resources: { cpu?: number; memory?: string; gpu?: number }): this {
     if (resources.memory !== undefined) checkMemoryQuantity(resources.memory);
+    if (resources.cpu !== undefined && !(resources.cpu > 0)) {
+      throw new RangeError(`resources.cpu: ${resources.cpu} must be > 0`);
+    }
+    if (resources.gpu !== undefined && !(Number.isInteger(resources.gpu) && resources.gpu >= 0)) {
+      throw new RangeError(`resources.gpu: ${resources.gpu} must be an integer >= 0`);
+    }
     this.node.settings.resources = { ...resources };
     return this;
   }
+}
+
+/** A timeout: a whole number of milliseconds, at least 1. */
+export function parseTimeout(duration: string | number): number {
+  const ms = parseDuration(duration, 'timeout');
+  if (!Number.isInteger(ms) || ms < 1) {
+    throw new RangeError(`timeout: '${duration}' must be a whole number of milliseconds, at least 1`);
+  }
+  return ms;
 }
 
 export function compileRetry(options: RetryOptions): {
@@ -190,8 +214,6 @@ export function compileRetry(options: RetryOptions): {
   };
 }
 
-const NAME = /^[a-z0-9]([a-z0-9-_.]*[a-z0-9])?$/i;
-
 function define<P extends ParamShape, I extends InputShape, O extends OutputShape>(
   kind: 'ts' | 'command',
   options: ComponentBase<P, I, O> & {
@@ -202,14 +224,23 @@ function define<P extends ParamShape, I extends InputShape, O extends OutputShap
     isolation?: 'inline' | 'process';
   },
 ): Component<P, I, O> {
-  if (typeof options.name !== 'string' || !NAME.test(options.name)) {
-    throw new TypeError(
-      `component name '${options.name}' must be letters, digits, '-', '_' or '.', starting and ending with a letter or digit`,
-    );
+  if (typeof options.name !== 'string' || !NAME_PATTERN.test(options.name)) {
+    throw new TypeError(`component name '${options.name}' ${NAME_RULE}`);
   }
   const params = options.params ?? ({} as P);
   const inputs = options.inputs ?? ({} as I);
   const outputs = options.outputs ?? ({} as O);
+  for (const [kind, shape] of [
+    ['param', options.params],
+    ['input', options.inputs],
+    ['output', options.outputs],
+  ] as const) {
+    for (const key of Object.keys(shape ?? {})) {
+      if (!FIELD_NAME_PATTERN.test(key)) {
+        throw new TypeError(`component '${options.name}': ${kind} name '${key}' ${FIELD_NAME_RULE}`);
+      }
+    }
+  }
   for (const key of Object.keys(params)) {
     if (key in inputs)
       throw new TypeError(`component '${options.name}': '${key}' is both a param and an input`);
@@ -227,7 +258,7 @@ function define<P extends ParamShape, I extends InputShape, O extends OutputShap
   if (kind === 'command' && (!Array.isArray(options.command) || options.command.length === 0)) {
     throw new TypeError(`component '${options.name}': command must be a non-empty argv array`);
   }
-  if (options.timeout !== undefined) parseDuration(options.timeout, `component '${options.name}' timeout`);
+  if (options.timeout !== undefined) parseTimeout(options.timeout);
   if (options.retry) compileRetry(options.retry);
 
   const call = (args: CallArgs<P, I>): TaskHandle<O> => {

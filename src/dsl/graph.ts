@@ -2,9 +2,10 @@
  * The build-time graph: what `pipeline(...)` records while its body runs. Pure data, no I/O.
  * The compiler (spec/compile.ts) turns it into a PipelineSpec.
  */
-import type { ResourcesSpec } from '../spec/schema.js';
+
 import type { AnyComponent } from './component.js';
 import type { Condition } from './refs.js';
+import type { Resources } from './vocabulary.js';
 
 export interface RetryOptions {
   /** Total attempts, including the first. */
@@ -20,7 +21,7 @@ export interface TaskSettings {
   retry?: { attempts: number; backoffMs: number; factor: number; maxBackoffMs: number };
   timeoutMs?: number;
   cache?: boolean;
-  resources?: ResourcesSpec;
+  resources?: Resources;
 }
 
 export class TaskNode {

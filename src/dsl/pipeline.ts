@@ -13,6 +13,7 @@ import {
   withBuilder,
 } from './graph.js';
 import { Condition, isRef, literal, not, Ref, toCondition } from './refs.js';
+import { FIELD_NAME_PATTERN, FIELD_NAME_RULE, NAME_PATTERN, NAME_RULE } from './vocabulary.js';
 
 export type PipelineParamShape = Record<string, z.ZodType>;
 export type PipelineParams<P extends PipelineParamShape> = { [K in keyof P]: Ref<z.output<P[K]>> };
@@ -54,8 +55,13 @@ export function pipeline<P extends PipelineParamShape = {}>(
   body: (context: { params: PipelineParams<P> }) => PipelineOutputs | void,
 ): Pipeline<P> {
   const params = (options.params ?? {}) as P;
-  if (typeof options.name !== 'string' || options.name.length === 0) {
-    throw new TypeError('pipeline name must be a non-empty string');
+  if (typeof options.name !== 'string' || !NAME_PATTERN.test(options.name)) {
+    throw new TypeError(`pipeline name '${options.name}' ${NAME_RULE}`);
+  }
+  for (const key of Object.keys(params)) {
+    if (!FIELD_NAME_PATTERN.test(key)) {
+      throw new TypeError(`pipeline '${options.name}': param name '${key}' ${FIELD_NAME_RULE}`);
+    }
   }
   const nest = (args: Record<string, unknown> = {}): NestedPipelineHandle => {
     if (!hasBuilder())

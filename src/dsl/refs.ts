@@ -3,8 +3,9 @@
  * upstream outputs, loop items, collected fan-in lists. They carry enough to compile to a
  * spec ValueRef, and build conditions with `.eq()`, `.gte()` and friends.
  */
-import type { ArtifactTypeName, ComparisonOp } from '../spec/schema.js';
+
 import type { LoopNode, TaskNode } from './graph.js';
+import type { ArtifactTypeName, ComparisonOp } from './vocabulary.js';
 
 export type RefTarget =
   | { kind: 'param'; name: string }

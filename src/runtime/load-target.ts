@@ -79,9 +79,10 @@ export function pickPipeline(module: Record<string, unknown>, path: string, name
  * component whose interface no longer matches the spec is an error: compile the spec again.
  */
 export async function refreshComponents(spec: PipelineSpec, baseDir: string): Promise<void> {
+  // A digest written in a spec file is never trusted: an edited command or env must re-key.
   for (const component of Object.values(spec.components)) {
-    if (component.kind !== 'command' || !component.files) continue;
-    component.files = commandFileHashes([], Object.keys(component.files), baseDir);
+    if (component.kind !== 'command') continue;
+    if (component.files) component.files = commandFileHashes([], Object.keys(component.files), baseDir);
     const { digest: _previous, ...identity } = component;
     component.digest = componentDigest(identity, undefined);
   }

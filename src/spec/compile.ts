@@ -7,8 +7,7 @@ import { readFileSync, statSync } from 'node:fs';
 import { dirname, isAbsolute, resolve } from 'node:path';
 import { z } from 'zod';
 import { isArtifactType } from '../dsl/artifacts.js';
-import { type AnyComponent, compileRetry as compileRetryDefaults } from '../dsl/component.js';
-import { parseDuration } from '../dsl/duration.js';
+import { type AnyComponent, compileRetry as compileRetryDefaults, parseTimeout } from '../dsl/component.js';
 import { functionDigest } from '../dsl/function-digest.js';
 import type { LoopNode, TaskNode } from '../dsl/graph.js';
 import type { Pipeline } from '../dsl/pipeline.js';
@@ -27,7 +26,7 @@ import {
   type LoopSpec,
   type OutputSpec,
   type ParamSpec,
-  type PipelineSpec,
+  PipelineSpec,
   SPEC_API_VERSION,
   type TaskSpec,
   type ValueRef,
@@ -41,7 +40,18 @@ export interface CompileOptions {
 
 /** Compiles a pipeline definition to a validated PipelineSpec. */
 export function compilePipeline(definition: Pipeline<any>, options: CompileOptions = {}): PipelineSpec {
-  const graph = definition.build();
+  let graph: ReturnType<Pipeline<any>['build']>;
+  try {
+    graph = definition.build();
+  } catch (error) {
+    // A DSL misuse inside the body (a bad retry, duration, name...): say which pipeline.
+    throw new PipelineCompileError(
+      'PIPELINE_BODY',
+      `pipeline '${definition.name}': ${(error as Error).message}`,
+      {},
+      { cause: error },
+    );
+  }
   const params: Record<string, ParamSpec> = {};
   for (const [name, schema] of Object.entries(graph.params)) {
     params[name] = compileParam(schema, { field: `params.${name}` });
@@ -81,8 +91,14 @@ export function compilePipeline(definition: Pipeline<any>, options: CompileOptio
     tasks,
     loops,
   };
-  validateSpec(spec);
-  return stripUndefined(spec);
+  // Through the same schema a loaded spec goes through: what compile writes, load accepts.
+  const parsed = PipelineSpec.safeParse(stripUndefined(spec));
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0]!;
+    throw new PipelineCompileError('SPEC_INVALID', issue.message, { field: issue.path.join('.') });
+  }
+  validateSpec(parsed.data);
+  return parsed.data;
 }
 
 interface ValueContext {
@@ -207,14 +223,30 @@ export function componentDigest(spec: Omit<ComponentSpec, 'digest'>, code: strin
   return digestOf({
     name: spec.name,
     kind: spec.kind,
-    params: spec.params,
+    params: withoutDescriptions(spec.params),
     inputs: spec.inputs,
-    outputs: spec.outputs,
+    outputs: withoutDescriptions(spec.outputs),
     command: spec.command,
     env: spec.env,
     files: spec.files,
     code,
   });
+}
+
+/**
+ * Descriptions are documentation (`.describe()`, JSON Schema `description`): editing one must
+ * not re-key anything. Only string values are dropped, so a property named `description` stays.
+ */
+function withoutDescriptions(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(withoutDescriptions);
+  if (value && typeof value === 'object') {
+    return Object.fromEntries(
+      Object.entries(value)
+        .filter(([key, v]) => !(key === 'description' && typeof v === 'string'))
+        .map(([key, v]) => [key, withoutDescriptions(v)]),
+    );
+  }
+  return value;
 }
 
 /**
@@ -351,7 +383,7 @@ function compileTask(
   const settings = node.settings;
   const retry = settings.retry ?? (defaults.retry ? compileRetryDefaults(defaults.retry) : undefined);
   const timeoutMs =
-    settings.timeoutMs ?? (defaults.timeout !== undefined ? toMs(defaults.timeout) : undefined);
+    settings.timeoutMs ?? (defaults.timeout !== undefined ? parseTimeout(defaults.timeout) : undefined);
   return stripUndefined({
     name,
     component: component.name,
@@ -373,10 +405,6 @@ function compileTask(
     resources: settings.resources ?? defaults.resources,
     exitHandler: node.exitHandler,
   });
-}
-
-function toMs(value: string | number): number {
-  return parseDuration(value, 'timeout');
 }
 
 function compileValue(value: unknown, ctx: ValueContext, where: { task?: string; field: string }): ValueRef {
