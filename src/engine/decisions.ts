@@ -4,7 +4,7 @@
  */
 import { canonicalJson, sha256 } from '../spec/canonical.js';
 import type { Condition, RetrySpec } from '../spec/schema.js';
-import { templatePlaceholders } from '../spec/validate.js';
+import { PLACEHOLDER_PATTERN } from '../spec/validate.js';
 
 export interface RunFacts {
   id: string;
@@ -14,7 +14,7 @@ export interface RunFacts {
 }
 
 export function renderTemplate(template: string, run: RunFacts): string {
-  return template.replace(/\{\{\s*([^}]+?)\s*\}\}/g, (_match, placeholder: string) => {
+  return template.replace(PLACEHOLDER_PATTERN, (_match, placeholder: string) => {
     if (placeholder === 'run.id') return run.id;
     if (placeholder === 'run.status') return run.status;
     if (placeholder === 'run.pipeline') return run.pipeline;
@@ -25,8 +25,6 @@ export function renderTemplate(template: string, run: RunFacts): string {
     throw new Error(`unknown placeholder {{${placeholder}}}`);
   });
 }
-
-export { templatePlaceholders };
 
 /** Evaluates a condition; `value` resolves each ref (already known: its producers have finished). */
 export function evaluateCondition(condition: Condition, value: (ref: never) => unknown): boolean {

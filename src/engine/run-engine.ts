@@ -12,21 +12,20 @@ import { randomBytes } from 'node:crypto';
 import { availableParallelism, hostname } from 'node:os';
 import { TaskFailedError, TaskTimeoutError } from '../errors.js';
 import { specDigest } from '../spec/compile.js';
+import { validateParams } from '../spec/params.js';
 import type { ComponentSpec, LoopSpec, PipelineSpec, TaskSpec, ValueRef } from '../spec/schema.js';
-import { loopChain } from '../spec/validate.js';
+import { forEachConditionRef, loopChain } from '../spec/validate.js';
 import type { ArtifactStore } from '../store/artifact-store.js';
 import type {
   ArtifactRecord,
   LogRecord,
   MetadataStore,
-  RunRecord,
   RunStatus,
   StoreOp,
   TaskRecord,
   TaskStatus,
 } from '../store/metadata-store.js';
 import { cacheKey, evaluateCondition, itemAt, renderTemplate, retryDelayMs } from './decisions.js';
-import { validateParams } from './params.js';
 import type {
   AttemptRequest,
   AttemptResult,
@@ -181,7 +180,7 @@ export async function resumeRun(options: EngineOptions, runId: string): Promise<
     if (intact) prior.set(task.name, { record: task, outputs: { artifacts, scalars: task.outputs ?? {} } });
   }
   if (interrupted.length > 0) await options.store.commit(interrupted);
-  const run = new RunExecution(options, runId, record.params, true, record);
+  const run = new RunExecution(options, runId, record.params, true);
   return run.execute(prior);
 }
 
@@ -233,7 +232,6 @@ class RunExecution {
     private readonly runId: string,
     private readonly params: Record<string, unknown>,
     private readonly resumed: boolean,
-    private readonly priorRun?: RunRecord,
   ) {
     this.spec = options.spec;
     this.store = options.store;
@@ -283,7 +281,7 @@ class RunExecution {
       op: 'putPipeline',
       pipeline: { digest, name: this.spec.name, spec: this.spec, createdAt: now },
     });
-    if (this.resumed && this.priorRun) {
+    if (this.resumed) {
       for (const task of await this.store.listTasks(this.runId))
         this.priorAttempts.set(task.name, task.attempts);
       this.write({
@@ -430,7 +428,7 @@ class RunExecution {
 
   private wire(node: GraphNode): void {
     const deps = new Set<GraphNode>();
-    const chain = node.kind === 'task' ? this.chainOf(node.spec.loop) : this.chainOf(node.spec.loop);
+    const chain = this.chainOf(node.spec.loop);
     const addRef = (ref: ValueRef) => {
       if (ref.kind === 'output' || ref.kind === 'collect')
         deps.add(this.dependencyNode(node, chain, ref.task));
@@ -1031,8 +1029,7 @@ class RunExecution {
   /** Marks a node finished and notifies its dependents and enclosing loop. */
   private settle(node: GraphNode, status: TaskStatus): void {
     node.status = status;
-    if (status === 'failed' && !node.exitHandler) this.anyFailed = true;
-    if (status === 'failed' && node.exitHandler) this.anyFailed = true;
+    if (status === 'failed') this.anyFailed = true;
     for (const dependent of node.dependents) {
       this.noteDependencyOutcome(dependent, node);
       if (--dependent.waiting === 0) this.onDependenciesDone(dependent);
@@ -1086,8 +1083,7 @@ class RunExecution {
       case 'template':
         return renderTemplate(ref.template, this.runFacts());
       case 'item': {
-        const loop =
-          node.loops.find((l) => l.spec.name === ref.loop) ?? (node.kind === 'loop' ? undefined : undefined);
+        const loop = node.loops.find((l) => l.spec.name === ref.loop);
         if (!loop?.items) throw new Error(`item of loop '${ref.loop}' is not available here`);
         const index = node.scope[loop.scope.length]!;
         return itemAt(loop.items[index], ref.path, `${node.name}`);
@@ -1101,7 +1097,7 @@ class RunExecution {
         throw new Error(`task '${producer.name}' did not produce output '${ref.output}'`);
       }
       case 'collect':
-        return this.collected(node, ref.task, ref.output).map((v) => v);
+        return this.collected(node, ref.task, ref.output);
     }
   }
 
@@ -1230,24 +1226,6 @@ function artifactSummaries(artifacts: Record<string, ArtifactRecord>): Record<st
       { id: a.id, type: a.type, hash: a.hash, uri: a.uri },
     ]),
   );
-}
-
-function forEachConditionRef(condition: NonNullable<TaskSpec['when']>, visit: (ref: ValueRef) => void): void {
-  switch (condition.op) {
-    case 'and':
-    case 'or':
-      for (const c of condition.args) forEachConditionRef(c, visit);
-      return;
-    case 'not':
-      forEachConditionRef(condition.arg, visit);
-      return;
-    case 'truthy':
-      visit(condition.value);
-      return;
-    default:
-      visit(condition.left);
-      visit(condition.right);
-  }
 }
 
 /** Errors that no retry can fix: bad params, a missing component. */

@@ -8,7 +8,6 @@ import { mkdir, mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
-import { validateParams } from '../engine/params.js';
 import type {
   AttemptHooks,
   AttemptRequest,
@@ -17,6 +16,8 @@ import type {
   ProducedArtifact,
 } from '../engine/ports.js';
 import { LatheError, TaskFailedError } from '../errors.js';
+import { validateParams } from '../spec/params.js';
+import { PLACEHOLDER_PATTERN } from '../spec/validate.js';
 import type { ArtifactStore } from '../store/artifact-store.js';
 import { storeOutput } from './ts-attempt.js';
 
@@ -24,8 +25,6 @@ export interface CommandOptions {
   /** Time between SIGTERM and SIGKILL when an attempt is aborted. */
   killGraceMs: number;
 }
-
-const PLACEHOLDER = /\{\{\s*([^}]+?)\s*\}\}/g;
 
 export async function runCommandAttempt(
   request: AttemptRequest,
@@ -128,7 +127,7 @@ export function expandArgv(template: string[], ctx: ExpandContext): string[] {
       argv.push(...(ctx.inputPaths[whole[1]!] ?? []));
       continue;
     }
-    argv.push(arg.replace(PLACEHOLDER, (_m, placeholder: string) => expandOne(placeholder, ctx)));
+    argv.push(arg.replace(PLACEHOLDER_PATTERN, (_m, placeholder: string) => expandOne(placeholder, ctx)));
   }
   return argv;
 }

@@ -23,6 +23,7 @@ import { digestOf } from './canonical.js';
 import {
   type ComponentSpec,
   type Condition,
+  DEFAULT_RETRY,
   type LoopSpec,
   type OutputSpec,
   type ParamSpec,
@@ -399,7 +400,7 @@ function compileTask(
     }),
     when: compileConditions(node.conditions, ctx, { task: name, field: 'when' }),
     loop: node.loop ? ctx.loopNames.get(node.loop) : undefined,
-    retry: retry ?? { attempts: 1, backoffMs: 1000, factor: 2, maxBackoffMs: 3_600_000 },
+    retry: retry ?? { ...DEFAULT_RETRY },
     timeoutMs,
     cache: settings.cache ?? defaults.cache ?? true,
     resources: settings.resources ?? defaults.resources,

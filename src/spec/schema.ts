@@ -110,6 +110,8 @@ export const RetrySpec = z.strictObject({
   maxBackoffMs: z.number().min(0).default(3_600_000),
 });
 export type RetrySpec = z.infer<typeof RetrySpec>;
+/** One attempt: no retry unless asked for. */
+export const DEFAULT_RETRY: RetrySpec = { attempts: 1, backoffMs: 1000, factor: 2, maxBackoffMs: 3_600_000 };
 
 export const ResourcesSpec = z.strictObject({
   cpu: z.number().positive().optional(),
@@ -127,7 +129,7 @@ export const TaskSpec = z.strictObject({
   when: Condition.optional(),
   /** The innermost parallelFor loop this task belongs to. */
   loop: z.string().optional(),
-  retry: RetrySpec.default({ attempts: 1, backoffMs: 1000, factor: 2, maxBackoffMs: 3_600_000 }),
+  retry: RetrySpec.default(() => ({ ...DEFAULT_RETRY })),
   timeoutMs: z.number().int().positive().optional(),
   cache: z.boolean().default(true),
   resources: ResourcesSpec.optional(),

@@ -8,9 +8,31 @@ import type { ComponentSpec, Condition, LoopSpec, PipelineSpec, TaskSpec, ValueR
 
 const TEMPLATE_ROOTS = /^(run\.(id|status|pipeline)|params\.[A-Za-z_][\w-]*)$/;
 
+/** A `{{placeholder}}` in a template or a command argument; group 1 is its name. */
+export const PLACEHOLDER_PATTERN = /\{\{\s*([^}]+?)\s*\}\}/g;
+
 /** The placeholders in a `{{...}}` template string. */
 export function templatePlaceholders(template: string): string[] {
-  return [...template.matchAll(/\{\{\s*([^}]+?)\s*\}\}/g)].map((m) => m[1]!);
+  return [...template.matchAll(PLACEHOLDER_PATTERN)].map((m) => m[1]!);
+}
+
+/** Calls `visit` for every value a condition refers to. */
+export function forEachConditionRef(condition: Condition, visit: (ref: ValueRef) => void): void {
+  switch (condition.op) {
+    case 'and':
+    case 'or':
+      for (const c of condition.args) forEachConditionRef(c, visit);
+      return;
+    case 'not':
+      forEachConditionRef(condition.arg, visit);
+      return;
+    case 'truthy':
+      visit(condition.value);
+      return;
+    default:
+      visit(condition.left);
+      visit(condition.right);
+  }
 }
 
 /** Loop chain of a task or loop, outermost first. */
@@ -151,27 +173,8 @@ export function validateSpec(spec: PipelineSpec): void {
     }
   };
 
-  const checkCondition = (
-    condition: Condition,
-    where: { task?: string; field: string },
-    scope: string[],
-  ): void => {
-    switch (condition.op) {
-      case 'and':
-      case 'or':
-        for (const arg of condition.args) checkCondition(arg, where, scope);
-        return;
-      case 'not':
-        checkCondition(condition.arg, where, scope);
-        return;
-      case 'truthy':
-        checkRef(condition.value, where, scope, 'scalar');
-        return;
-      default:
-        checkRef(condition.left, where, scope, 'scalar');
-        checkRef(condition.right, where, scope, 'scalar');
-    }
-  };
+  const checkCondition = (condition: Condition, where: { task?: string; field: string }, scope: string[]) =>
+    forEachConditionRef(condition, (ref) => checkRef(ref, where, scope, 'scalar'));
 
   for (const loop of spec.loops) {
     const scope = chainOf(loop.loop);
@@ -304,23 +307,7 @@ export function taskDependencies(
   const addRef = (ref: ValueRef) => {
     if (ref.kind === 'output' || ref.kind === 'collect') deps.add(ref.task);
   };
-  const addCondition = (c: Condition): void => {
-    switch (c.op) {
-      case 'and':
-      case 'or':
-        c.args.forEach(addCondition);
-        return;
-      case 'not':
-        addCondition(c.arg);
-        return;
-      case 'truthy':
-        addRef(c.value);
-        return;
-      default:
-        addRef(c.left);
-        addRef(c.right);
-    }
-  };
+  const addCondition = (c: Condition) => forEachConditionRef(c, addRef);
   Object.values(task.args).forEach(addRef);
   Object.values(task.inputs).forEach(addRef);
   if (task.when) addCondition(task.when);

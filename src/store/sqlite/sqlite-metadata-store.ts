@@ -1,5 +1,5 @@
 /**
- * The embedded metadata store: one SQLite file (`.lathe/metadata.db` by default) in WAL mode, so
+ * The embedded metadata store: one SQLite file (`.lathe/lathe.db` by default) in WAL mode, so
  * a CLI or server can read while a runner writes.
  *
  * Write path: the engine pushes tens of thousands of ops per second through `commit`, so every

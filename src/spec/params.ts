@@ -4,7 +4,7 @@
  */
 import { z } from 'zod';
 import { ParamValidationError } from '../errors.js';
-import type { ParamSpec } from '../spec/schema.js';
+import type { ParamSpec } from './schema.js';
 
 const validators = new WeakMap<object, z.ZodType>();
 
