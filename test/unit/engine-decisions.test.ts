@@ -7,9 +7,9 @@ import {
   renderTemplate,
   retryDelayMs,
 } from '../../src/engine/decisions.js';
-import { coerceCliValue, validateParams } from '../../src/spec/params.js';
 import { ParamValidationError, z } from '../../src/index.js';
 import { compileParam } from '../../src/spec/compile.js';
+import { coerceCliValue, validateParams } from '../../src/spec/params.js';
 import type { Condition, ParamSpec, RetrySpec, ValueRef } from '../../src/spec/schema.js';
 
 // ---- evaluateCondition ----
