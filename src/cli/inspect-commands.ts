@@ -51,7 +51,7 @@ export const runsListCommand: CommandSpec = {
     pipeline: { type: 'string', description: 'only runs of this pipeline', placeholder: 'name' },
     status: {
       type: 'string',
-      description: `only runs with this status (${RUN_STATUSES.join(', ')})`,
+      description: `only runs with this status (${RUN_STATUSES.join(', ')}, interrupted)`,
       placeholder: 'status',
     },
     limit: { type: 'string', description: 'at most this many (default 20)', placeholder: 'n' },
@@ -63,15 +63,19 @@ export const runsListCommand: CommandSpec = {
     const limit = values.limit === undefined ? 20 : Number(values.limit);
     if (!Number.isInteger(limit) || limit < 1)
       throw new UsageError(`--limit: '${values.limit}' must be an integer >= 1`);
-    if (values.status && !RUN_STATUSES.includes(values.status)) {
-      throw new UsageError(`--status: '${values.status}' is not one of ${RUN_STATUSES.join(', ')}`);
+    const statuses = [...RUN_STATUSES, 'interrupted'];
+    if (values.status && !statuses.includes(values.status)) {
+      throw new UsageError(`--status: '${values.status}' is not one of ${statuses.join(', ')}`);
     }
+    // 'interrupted' is shown, not stored: it is a 'running' run whose runner is gone.
+    const interrupted = values.status === 'interrupted';
     return withStore(values.home, async (store) => {
-      const runs = await store.listRuns({
+      const listed = await store.listRuns({
         pipelineName: values.pipeline,
-        status: values.status as RunStatus | undefined,
+        status: (interrupted ? 'running' : values.status) as RunStatus | undefined,
         limit,
       });
+      const runs = listed.filter((run) => !values.status || displayStatus(run) === values.status);
       if (values.json) {
         process.stdout.write(
           `${JSON.stringify(

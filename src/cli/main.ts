@@ -68,6 +68,21 @@ async function main(argv: string[]): Promise<number> {
   return found.command.handler(parsed);
 }
 
+const FILE_SYSTEM_CODES = new Set([
+  'ENOENT',
+  'EEXIST',
+  'ENOTDIR',
+  'EISDIR',
+  'EACCES',
+  'EPERM',
+  'EROFS',
+  'ENOSPC',
+]);
+
+function isFileSystemError(error: unknown): boolean {
+  return error instanceof Error && FILE_SYSTEM_CODES.has((error as NodeJS.ErrnoException).code ?? '');
+}
+
 main(process.argv.slice(2)).then(
   (code) => {
     process.exitCode = code;
@@ -75,6 +90,10 @@ main(process.argv.slice(2)).then(
   (error: unknown) => {
     if (error instanceof UsageError) {
       process.stderr.write(`${error.message}\n`);
+      process.exitCode = 2;
+    } else if (isFileSystemError(error)) {
+      // A path the user gave does not work (missing directory, a file where a directory should be).
+      process.stderr.write(`error: ${(error as Error).message}\n`);
       process.exitCode = 2;
     } else if (error instanceof LatheError) {
       process.stderr.write(`error [${error.code}]: ${error.message}\n`);

@@ -101,6 +101,7 @@ export const runCommand: CommandSpec = {
       const name = pair.slice(0, eq);
       params[name] = coerceCliValue(pair.slice(eq + 1), target.spec.params[name], name);
     }
+    const concurrency = parseConcurrency(values.concurrency);
     const workspace = openWorkspace({ home: values.home });
     try {
       const summary = await withInterrupt((signal) =>
@@ -112,7 +113,7 @@ export const runCommand: CommandSpec = {
             executor: workspace.executor,
             baseDir: target.baseDir,
             runSource: target.path,
-            concurrency: parseConcurrency(values.concurrency),
+            concurrency,
             cache: !values['no-cache'],
             reporter: reporterFor(Boolean(values.json)),
             signal,
@@ -208,6 +209,7 @@ export const resumeCommand: CommandSpec = {
   minArgs: 1,
   maxArgs: 1,
   async handler({ args, values }) {
+    const concurrency = parseConcurrency(values.concurrency);
     const workspace = openWorkspace({ home: values.home });
     try {
       const run = await findRun(workspace.store, args[0]!);
@@ -237,7 +239,7 @@ export const resumeCommand: CommandSpec = {
             executor: workspace.executor,
             baseDir,
             runSource: run.source,
-            concurrency: parseConcurrency(values.concurrency),
+            concurrency,
             cache: !values['no-cache'],
             reporter: reporterFor(Boolean(values.json)),
             signal,

@@ -6,6 +6,7 @@
  */
 import { resolve } from 'node:path';
 import type { TaskExecutor } from '../engine/ports.js';
+import { UsageError } from '../errors.js';
 import { LocalExecutor } from '../executors/local-executor.js';
 import type { ArtifactStore } from '../store/artifact-store.js';
 import { LocalArtifactStore } from '../store/local/local-artifact-store.js';
@@ -31,12 +32,22 @@ export function workspaceHome(home?: string): string {
   return resolve(home ?? process.env.LATHE_HOME ?? '.lathe');
 }
 
+function killGraceFromEnv(): number {
+  const raw = process.env.LATHE_KILL_GRACE_MS;
+  if (raw === undefined || raw === '') return 5000;
+  const value = Number(raw);
+  if (!Number.isInteger(value) || value < 0) {
+    throw new UsageError(`LATHE_KILL_GRACE_MS: '${raw}' must be a whole number of milliseconds`);
+  }
+  return value;
+}
+
 export function openWorkspace(options: WorkspaceOptions = {}): Workspace {
   const home = workspaceHome(options.home);
   const store = SqliteMetadataStore.open(resolve(home, 'lathe.db'));
   const artifactRoot = resolve(home, 'artifacts');
   const artifacts = new LocalArtifactStore(artifactRoot);
-  const killGraceMs = options.killGraceMs ?? Number(process.env.LATHE_KILL_GRACE_MS ?? 5000);
+  const killGraceMs = options.killGraceMs ?? killGraceFromEnv();
   const executor = new LocalExecutor({ artifacts, artifactRoot, killGraceMs });
   return {
     home,
