@@ -15,8 +15,10 @@
  * If the inspector can't be used, digests fall back to the source text only; `digestMode()` reports it.
  */
 import { createHash, type Hash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import type * as inspector from 'node:inspector';
 import { createRequire } from 'node:module';
+import { fileURLToPath } from 'node:url';
 import { types } from 'node:util';
 import { z } from 'zod';
 
@@ -168,11 +170,33 @@ function scriptUrl(ins: Inspector, scriptId: string): string | undefined {
 }
 
 /** `node:fs` → 'node:fs'; '.../node_modules/zod/v4/core/api.js' → 'zod/v4/core/api.js'; user code → undefined. */
-function libraryOrigin(url: string): string | undefined {
+export function libraryOrigin(url: string): string | undefined {
   if (url.startsWith('node:')) return url;
   const path = url.replace(/[?#].*$/, '').replace(/\\/g, '/');
   const at = path.lastIndexOf('/node_modules/');
-  return at === -1 ? undefined : path.slice(at + '/node_modules/'.length);
+  if (at === -1) return undefined;
+  const inside = path.slice(at + '/node_modules/'.length);
+  // The package's version is part of the marker: upgrading a library re-keys what uses it.
+  const parts = inside.split('/');
+  const name = parts[0]?.startsWith('@') ? `${parts[0]}/${parts[1]}` : parts[0];
+  const version = name ? packageVersion(path.slice(0, at + '/node_modules/'.length) + name) : undefined;
+  return version ? `${name}@${version}${inside.slice(name!.length)}` : inside;
+}
+
+const packageVersions = new Map<string, string | undefined>();
+
+function packageVersion(packageDir: string): string | undefined {
+  if (!packageVersions.has(packageDir)) {
+    let version: string | undefined;
+    try {
+      const dir = packageDir.startsWith('file:') ? fileURLToPath(packageDir) : packageDir;
+      version = (JSON.parse(readFileSync(`${dir}/package.json`, 'utf8')) as { version?: string }).version;
+    } catch {
+      version = undefined;
+    }
+    packageVersions.set(packageDir, version);
+  }
+  return packageVersions.get(packageDir);
 }
 
 // ---------------------------------------------------------------------------------------------------------

@@ -6,7 +6,7 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
-import { digestMode, functionDigest, scanIdentifiers } from '../../src/dsl/function-digest.js';
+import { digestMode, functionDigest, libraryOrigin, scanIdentifiers } from '../../src/dsl/function-digest.js';
 
 const run = promisify(execFile);
 const repoRoot = fileURLToPath(new URL('../..', import.meta.url));
@@ -167,6 +167,18 @@ describe('functionDigest (in-process)', () => {
     };
     expect(functionDigest(make('a', 1))).toBe(functionDigest(make('a', 2)));
     expect(functionDigest(make('a', 1))).not.toBe(functionDigest(make('b', 1)));
+  });
+});
+
+describe('libraryOrigin', () => {
+  it('names a library function by package, version and file, so an upgrade re-keys its users', () => {
+    const zodVersion = JSON.parse(
+      readFileSync(new URL('../../node_modules/zod/package.json', import.meta.url), 'utf8'),
+    ).version;
+    const url = new URL('../../node_modules/zod/v4/classic/schemas.js', import.meta.url).href;
+    expect(libraryOrigin(url)).toBe(`zod@${zodVersion}/v4/classic/schemas.js`);
+    expect(libraryOrigin('node:fs')).toBe('node:fs');
+    expect(libraryOrigin('file:///home/me/project/pipeline.ts')).toBeUndefined();
   });
 });
 
