@@ -1231,5 +1231,10 @@ function artifactSummaries(artifacts: Record<string, ArtifactRecord>): Record<st
 /** Errors that no retry can fix: bad params, a missing component. */
 function isPermanent(error: Error): boolean {
   const code = (error as { code?: string }).code;
-  return code === 'PARAM_INVALID' || code === 'COMPONENT_NOT_FOUND' || code === 'OUTPUT_INVALID';
+  return (
+    code === 'PARAM_INVALID' ||
+    code === 'COMPONENT_NOT_FOUND' ||
+    code === 'OUTPUT_INVALID' ||
+    code === 'INPUT_MODIFIED'
+  );
 }

@@ -19,6 +19,7 @@ import { LatheError, TaskFailedError } from '../errors.js';
 import { validateParams } from '../spec/params.js';
 import { PLACEHOLDER_PATTERN } from '../spec/validate.js';
 import type { ArtifactStore } from '../store/artifact-store.js';
+import { checkInputsUnchanged, fingerprintInputs } from './input-guard.js';
 import { storeOutput } from './ts-attempt.js';
 
 export interface CommandOptions {
@@ -61,7 +62,9 @@ export async function runCommandAttempt(
       LATHE_WORK_DIR: workDir,
       LATHE_OUTPUTS_DIR: outputsDir,
     };
+    const inputPrints = await fingerprintInputs(inputPaths);
     const exitCode = await spawnAndWait(argv, { cwd: request.baseDir, env }, hooks, options, request.task);
+    await checkInputsUnchanged(inputPrints, request.task);
 
     const produced: Record<string, ProducedArtifact> = {};
     const scalars: Record<string, unknown> = {};

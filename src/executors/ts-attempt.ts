@@ -23,6 +23,7 @@ import { LatheError, ParamValidationError, TaskFailedError } from '../errors.js'
 import type { ArtifactTypeName } from '../spec/schema.js';
 import type { ArtifactStore } from '../store/artifact-store.js';
 import { withConsoleCapture } from './console-capture.js';
+import { checkInputsUnchanged, fingerprintInputs } from './input-guard.js';
 
 export async function runTsAttempt(
   component: AnyComponent,
@@ -51,6 +52,14 @@ export async function runTsAttempt(
       ? await Promise.all(value.map((ref) => inputArtifact(name, ref, artifacts)))
       : await inputArtifact(name, value, artifacts);
   }
+  const inputPrints = await fingerprintInputs(
+    Object.fromEntries(
+      Object.entries(inputs).map(([name, value]) => [
+        name,
+        (Array.isArray(value) ? value : [value]).map((a) => a.path),
+      ]),
+    ),
+  );
 
   // A scratch directory only when something needs one: most tiny tasks never touch disk.
   let workDir: string | undefined;
@@ -86,6 +95,7 @@ export async function runTsAttempt(
       withConsoleCapture(hooks.log, () => Promise.resolve().then(() => component.run!(context))),
       hooks.signal,
     );
+    await checkInputsUnchanged(inputPrints, request.task);
     const scalars = checkScalars(component, request.task, returned);
     const produced: Record<string, ProducedArtifact> = {};
     for (const [name, output] of Object.entries(outputs)) {

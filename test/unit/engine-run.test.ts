@@ -3,7 +3,7 @@
  * real local executor, small pipelines compiled from the DSL. Components are defined at module top
  * level with names unique to this file (the executor finds them in the process-wide registry).
  */
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { appendFileSync, chmodSync, existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -200,6 +200,17 @@ const failOnceSlow = component({
       writeFileSync(params.flag, 'failed once');
       throw new Error('first attempt fails');
     }
+  },
+});
+
+const tamperInput = component({
+  name: 'er-tamper-input',
+  inputs: { data: Dataset },
+  cache: false,
+  async run({ inputs }) {
+    // Stored inputs are read-only; a component that owns the file (or runs as root) can still try.
+    chmodSync(inputs.data.path, 0o644);
+    appendFileSync(inputs.data.path, 'tampered\n');
   },
 });
 
@@ -1041,5 +1052,18 @@ describe('cancel, backoff and upstream failures (review findings)', () => {
     const summary = await run(p);
     expect(summary.status).toBe('succeeded');
     expect(statuses(summary)).toMatchObject({ 'g[0]': 'skipped', 'g[1]': 'succeeded', all: 'succeeded' });
+  });
+});
+
+describe('stored inputs', () => {
+  it('fails a task that writes to its input, without retrying it', async () => {
+    const p = pipeline({ name: 'tamper-input' }, () => {
+      const w = writeText({ text: 'original' }).named('w');
+      tamperInput({ data: w.outputs.data }).named('t').retry(3);
+    });
+    const summary = await run(p);
+    expect(summary.status).toBe('failed');
+    expect(taskOf(summary, 't')).toMatchObject({ status: 'failed', attempts: 1 });
+    expect(taskOf(summary, 't').error).toMatch(/task 't' modified its input 'data'/);
   });
 });
