@@ -43,10 +43,25 @@ export interface AttemptHooks {
   /** Aborted on timeout or cancel; the executor must stop the attempt and reject promptly. */
   signal: AbortSignal;
   log(stream: 'stdout' | 'stderr' | 'log', line: string): void;
+  /** The attempt got a process of its own; recorded so a resume can stop it if the runner dies. */
+  spawned?(pid: number): void;
+}
+
+/** An attempt whose runner died while it ran. */
+export interface OrphanedAttempt {
+  runId: string;
+  task: string;
+  attempt: number;
+  pid: number;
 }
 
 export interface TaskExecutor {
   execute(request: AttemptRequest, hooks: AttemptHooks): Promise<AttemptResult>;
+  /**
+   * Stops what is left of an attempt whose runner died (a command still running), before resume
+   * runs the task again. Resolves to true if something was stopped.
+   */
+  stopOrphan?(attempt: OrphanedAttempt): Promise<boolean>;
   close?(): Promise<void>;
 }
 

@@ -157,14 +157,18 @@ export async function resumeRun(options: EngineOptions, runId: string): Promise<
       // The runner died during these attempts: record them as failed, so the history is complete.
       for (const attempt of await options.store.listAttempts(task.id)) {
         if (attempt.status !== 'running') continue;
-        interrupted.push({
-          op: 'putAttempt',
-          attempt: {
-            ...attempt,
-            status: 'failed',
-            error: 'interrupted: the runner stopped during this attempt',
-          },
-        });
+        // A command may have outlived its runner: stop it before the task runs again.
+        const stopped =
+          attempt.pid && options.executor.stopOrphan
+            ? await options.executor.stopOrphan({
+                runId,
+                task: task.name,
+                attempt: attempt.attempt,
+                pid: attempt.pid,
+              })
+            : false;
+        const error = `interrupted: the runner stopped during this attempt${stopped ? ` (its process ${attempt.pid} was stopped on resume)` : ''}`;
+        interrupted.push({ op: 'putAttempt', attempt: { ...attempt, status: 'failed', error } });
       }
     }
     if (!DONE_OK.has(task.status)) continue;
@@ -739,7 +743,10 @@ class RunExecution {
     let result: AttemptResult | undefined;
     let failure: Error | undefined;
     try {
-      result = await this.runAttempt(task, request, spec.timeoutMs);
+      result = await this.runAttempt(task, request, spec.timeoutMs, (pid) => {
+        if (this.unflushed(attemptPending)) attemptOp.attempt.pid = pid;
+        else this.write({ op: 'putAttempt', attempt: { ...attemptOp.attempt, pid } });
+      });
     } catch (error) {
       failure = error instanceof Error ? error : new Error(String(error));
     }
@@ -785,16 +792,21 @@ class RunExecution {
     task: TaskInstance,
     request: AttemptRequest,
     timeoutMs: number | undefined,
+    spawned: (pid: number) => void,
   ): Promise<AttemptResult> {
     const log = (stream: 'stdout' | 'stderr' | 'log', line: string) => this.log(task, stream, line);
     // Exit handlers run after a cancel too (that is their job): canceling the run does not abort them.
     if (task.exitHandler) {
       if (timeoutMs === undefined) {
-        return this.options.executor.execute(request, { signal: new AbortController().signal, log });
+        return this.options.executor.execute(request, { signal: new AbortController().signal, log, spawned });
       }
     } else if (timeoutMs === undefined) {
       // No timeout: the run's own signal is enough (no per-task controller on the hot path).
-      const execution = this.options.executor.execute(request, { signal: this.controller.signal, log });
+      const execution = this.options.executor.execute(request, {
+        signal: this.controller.signal,
+        log,
+        spawned,
+      });
       return Promise.race([execution, this.abandonAfterAbort()]);
     }
     const controller = new AbortController();
@@ -802,7 +814,7 @@ class RunExecution {
     if (!task.exitHandler) this.controller.signal.addEventListener('abort', onRunAbort, { once: true });
     const timer = setTimeout(() => controller.abort(new TaskTimeoutError(task.name, timeoutMs)), timeoutMs);
     const execution = this.options.executor
-      .execute(request, { signal: controller.signal, log })
+      .execute(request, { signal: controller.signal, log, spawned })
       .catch((error) => {
         throw controller.signal.aborted ? controller.signal.reason : error;
       });

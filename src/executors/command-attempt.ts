@@ -190,6 +190,7 @@ export function spawnAndWait(
       stdio: ['ignore', 'pipe', 'pipe'],
       detached: true,
     });
+    if (child.pid) hooks.spawned?.(child.pid);
     const tail: string[] = [];
     let killTimer: NodeJS.Timeout | undefined;
     const onAbort = () => {

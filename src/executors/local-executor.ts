@@ -3,9 +3,16 @@
  * for isolation), command components as child processes.
  */
 import { fork } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import type { AnyComponent } from '../dsl/component.js';
-import type { AttemptHooks, AttemptRequest, AttemptResult, TaskExecutor } from '../engine/ports.js';
+import type {
+  AttemptHooks,
+  AttemptRequest,
+  AttemptResult,
+  OrphanedAttempt,
+  TaskExecutor,
+} from '../engine/ports.js';
 import { TaskFailedError } from '../errors.js';
 import type { ArtifactStore } from '../store/artifact-store.js';
 import { type CommandOptions, runCommandAttempt } from './command-attempt.js';
@@ -32,6 +39,10 @@ export class LocalExecutor implements TaskExecutor {
     this.command = { killGraceMs: options.killGraceMs ?? 5000 };
   }
 
+  stopOrphan(attempt: OrphanedAttempt): Promise<boolean> {
+    return stopOrphanedProcess(attempt, this.command.killGraceMs);
+  }
+
   async execute(request: AttemptRequest, hooks: AttemptHooks): Promise<AttemptResult> {
     const component = request.component;
     if (component.kind === 'command') {
@@ -50,7 +61,9 @@ export class LocalExecutor implements TaskExecutor {
         cwd: request.baseDir,
         detached: true,
         serialization: 'advanced',
+        env: { ...process.env, ...attemptEnv(request) },
       });
+      if (child.pid) hooks.spawned?.(child.pid);
       let settled: { ok: true; result: AttemptResult } | { ok: false; error: Error } | undefined;
       let killTimer: NodeJS.Timeout | undefined;
       const onAbort = () => {
@@ -105,6 +118,51 @@ export class LocalExecutor implements TaskExecutor {
       child.send({ request, artifactRoot: this.options.artifactRoot });
     });
   }
+}
+
+/** Environment that marks a process as one attempt's, so an orphan can be recognised later. */
+export function attemptEnv(request: AttemptRequest): Record<string, string> {
+  return { LATHE_RUN_ID: request.runId, LATHE_TASK: request.task, LATHE_ATTEMPT: String(request.attempt) };
+}
+
+/**
+ * Stops an attempt's process group left running by a runner that died. The pid is only trusted
+ * if /proc shows that process carries the attempt's LATHE_* environment: a pid reused by an
+ * unrelated process is left alone. Elsewhere than Linux, nothing is stopped.
+ */
+export async function stopOrphanedProcess(attempt: OrphanedAttempt, graceMs: number): Promise<boolean> {
+  let environ: string;
+  try {
+    environ = readFileSync(`/proc/${attempt.pid}/environ`, 'latin1');
+  } catch {
+    return false; // gone, or not ours to read
+  }
+  const vars = new Set(environ.split('\0'));
+  if (!vars.has(`LATHE_RUN_ID=${attempt.runId}`) || !vars.has(`LATHE_TASK=${attempt.task}`)) return false;
+  const signal = (name: NodeJS.Signals) => {
+    try {
+      process.kill(-attempt.pid, name);
+    } catch {
+      try {
+        process.kill(attempt.pid, name);
+      } catch {
+        // already gone
+      }
+    }
+  };
+  // A zombie (exited, not yet reaped by whoever adopted it) counts as stopped.
+  const alive = () => {
+    try {
+      return !/^\d+ \(.*\) Z/.test(readFileSync(`/proc/${attempt.pid}/stat`, 'latin1'));
+    } catch {
+      return false;
+    }
+  };
+  signal('SIGTERM');
+  const deadline = Date.now() + graceMs;
+  while (alive() && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 50));
+  if (alive()) signal('SIGKILL');
+  return true;
 }
 
 /** Finds a TS component by name in the pipeline's source module. */

@@ -80,6 +80,8 @@ export interface AttemptRecord {
   exitCode: number | null;
   error: string | null;
   errorStack: string | null;
+  /** The process the attempt ran in, when it had its own (commands, isolated TS components). */
+  pid?: number | null;
 }
 
 export interface ArtifactRecord {

@@ -152,6 +152,7 @@ export function metadataStoreCases(name: string, open: () => Promise<MetadataSto
           exitCode: 137,
           error: 'killed',
           errorStack: 'stack',
+          pid: 4242,
         };
         const a = artifact('a_01');
         const e = event(t, 'a_01', { cached: true });
@@ -246,6 +247,7 @@ export function metadataStoreCases(name: string, open: () => Promise<MetadataSto
           exitCode: null,
           error: null,
           errorStack: null,
+          pid: null,
         };
         const second: AttemptRecord = { ...started, attempt: 2, startedAt: 30 };
         await store.commit([

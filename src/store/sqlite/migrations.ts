@@ -131,6 +131,13 @@ export const MIGRATIONS: readonly Migration[] = [
       );
     `,
   },
+  {
+    version: 2,
+    name: 'attempt process id',
+    // The process an attempt runs in (commands, isolated TS), so a resume after a crash can stop
+    // one the dead runner left behind before running the task again.
+    sql: 'ALTER TABLE attempts ADD COLUMN pid INTEGER;',
+  },
 ];
 
 /**

@@ -82,6 +82,7 @@ interface AttemptRow {
   exit_code: number | null;
   error: string | null;
   error_stack: string | null;
+  pid: number | null;
 }
 
 interface LogRow {
@@ -211,6 +212,7 @@ const ATTEMPT_COLUMNS = [
   'exit_code',
   'error',
   'error_stack',
+  'pid',
 ];
 
 const EVENT_COLUMNS = ['run_id', 'task_id', 'artifact_id', 'kind', 'name', 'cached', 'created_at'];
@@ -296,6 +298,7 @@ const toAttempt = (r: AttemptRow): AttemptRecord => ({
   exitCode: r.exit_code,
   error: r.error,
   errorStack: r.error_stack,
+  pid: r.pid,
 });
 
 const toLog = (r: LogRow): LogRecord => ({
@@ -601,6 +604,7 @@ export class SqliteMetadataStore implements MetadataStore {
           a.exitCode ?? null,
           a.error ?? null,
           a.errorStack ?? null,
+          a.pid ?? null,
         );
         return;
       }
