@@ -118,7 +118,7 @@ export class TerminalReporter implements RunReporter {
   // could leave the line stale for the whole task.
   private lastRender = 0;
   private scheduleStatus(): void {
-    if (!this.options.tty || this.options.quiet) return;
+    if (!this.options.tty || this.options.quiet || this.total === 0) return;
     const now = Date.now();
     if (now - this.lastRender >= 100) {
       this.renderStatus();
@@ -137,7 +137,9 @@ export class TerminalReporter implements RunReporter {
     this.clearStatus();
     const names = [...this.running];
     const shown = names.slice(0, 4).join(', ') + (names.length > 4 ? ` +${names.length - 4}` : '');
-    const width = this.options.out.columns ?? 100;
+    // Pseudo-terminals may report 0 columns: then assume a common width.
+    const columns = this.options.out.columns;
+    const width = columns && columns >= 20 ? columns : 100;
     const text = `[${this.done}/${this.total}] ${names.length ? `running: ${shown}` : ''}`.slice(
       0,
       width - 1,
