@@ -81,6 +81,13 @@ interface ComponentBase<P extends ParamShape, I extends InputShape, O extends Ou
   params?: P;
   inputs?: I;
   outputs?: O;
+  /**
+   * Local files, relative to the pipeline's directory, whose contents are part of the
+   * component's digest, so editing one re-runs it: a config the code reads, or the modules a
+   * script imports. For a command, argv entries that name files there (like `train.py`) are
+   * included without being listed.
+   */
+  files?: string[];
 }
 
 export interface TsComponentOptions<P extends ParamShape, I extends InputShape, O extends OutputShape>
@@ -99,12 +106,6 @@ export interface CommandComponentOptions<P extends ParamShape, I extends InputSh
    */
   command: string[];
   env?: Record<string, string>;
-  /**
-   * Local files, relative to the pipeline's directory, whose contents are part of the
-   * component's digest (so editing them re-runs it). argv entries that name files there, like
-   * `train.py`, are included without being listed; list what they import.
-   */
-  files?: string[];
 }
 
 export interface ComponentDefinition {

@@ -11,7 +11,7 @@ import { LatheError, UsageError } from '../errors.js';
 import { loadComponent } from '../executors/component-resolver.js';
 import { importModule } from '../executors/module-loader.js';
 import { canonicalJson } from '../spec/canonical.js';
-import { commandFileHashes, compilePipeline, componentDigest, componentSpec } from '../spec/compile.js';
+import { compilePipeline, componentDigest, componentSpec, localFileHashes } from '../spec/compile.js';
 import type { PipelineSpec } from '../spec/schema.js';
 
 export interface LoadedTarget {
@@ -82,7 +82,7 @@ export async function refreshComponents(spec: PipelineSpec, baseDir: string): Pr
   // A digest written in a spec file is never trusted: an edited command or env must re-key.
   for (const component of Object.values(spec.components)) {
     if (component.kind !== 'command') continue;
-    if (component.files) component.files = commandFileHashes([], Object.keys(component.files), baseDir);
+    if (component.files) component.files = localFileHashes([], Object.keys(component.files), baseDir);
     const { digest: _previous, ...identity } = component;
     component.digest = componentDigest(identity, undefined);
   }

@@ -157,19 +157,20 @@ interface CompiledComponent {
   spec: ComponentSpec;
 }
 
-const componentSpecs = new WeakMap<AnyComponent, Map<string, ComponentSpec>>();
+/**
+ * Specs of TS components without local files, by identity: their digest walks the code and its
+ * captured values, which is worth doing once. Anything that hashes files is recomputed each time,
+ * so an edited file is seen even by a long-lived process.
+ */
+const codeOnlySpecs = new WeakMap<AnyComponent, ComponentSpec>();
 
 /**
  * The spec entry of one component, including the digest that keys the cache. `baseDir` is the
- * pipeline's directory (where commands run): a command's local files are hashed from there.
+ * pipeline's directory (where commands run): local files are hashed from there.
  */
 export function componentSpec(definition: AnyComponent, baseDir: string = process.cwd()): ComponentSpec {
-  let byDir = componentSpecs.get(definition);
-  if (!byDir) {
-    byDir = new Map();
-    componentSpecs.set(definition, byDir);
-  }
-  const cached = byDir.get(definition.kind === 'command' ? baseDir : '');
+  const codeOnly = definition.kind === 'ts' && !definition.files;
+  const cached = codeOnly ? codeOnlySpecs.get(definition) : undefined;
   if (cached) return cached;
   const where = (field: string) => ({ field: `components.${definition.name}.${field}` });
   const params: Record<string, ParamSpec> = {};
@@ -193,10 +194,11 @@ export function componentSpec(definition: AnyComponent, baseDir: string = proces
       ? { artifact: type.type }
       : { scalar: compileParam(type as z.ZodType, where(`outputs.${name}`)).schema };
   }
-  const files =
-    definition.kind === 'command'
-      ? commandFileHashes(definition.command ?? [], definition.files, baseDir)
-      : undefined;
+  const files = localFileHashes(
+    definition.kind === 'command' ? (definition.command ?? []) : [],
+    definition.files,
+    baseDir,
+  );
   const base = stripUndefined({
     name: definition.name,
     kind: definition.kind,
@@ -211,7 +213,7 @@ export function componentSpec(definition: AnyComponent, baseDir: string = proces
   });
   const code = definition.run ? functionDigest(definition.run) : undefined;
   const spec: ComponentSpec = { ...base, digest: componentDigest(base, code) };
-  byDir.set(definition.kind === 'command' ? baseDir : '', spec);
+  if (codeOnly) codeOnlySpecs.set(definition, spec);
   return spec;
 }
 
@@ -251,11 +253,11 @@ function withoutDescriptions(value: unknown): unknown {
 }
 
 /**
- * Content hashes of the local files a command runs: every argv entry that names a file in the
- * pipeline's directory (e.g. `train.py`), plus the component's declared `files`. Editing the
- * script then changes the digest, and so the cache key, as editing a TS component does.
+ * Content hashes of a component's local files: for a command, every argv entry that names a
+ * file in the pipeline's directory (e.g. `train.py`); for any component, its declared `files`.
+ * Editing one then changes the digest, and so the cache key, as editing TS code does.
  */
-export function commandFileHashes(
+export function localFileHashes(
   command: readonly string[],
   declared: readonly string[] | undefined,
   baseDir: string,

@@ -3,11 +3,14 @@
  * errors naming the field and the line; a digest written in a file is never trusted; compile
  * only writes what load accepts.
  */
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { SpecLoadError } from '../../src/errors.js';
 import { component, pipeline, z } from '../../src/index.js';
 import { refreshComponents } from '../../src/runtime/load-target.js';
-import { compilePipeline } from '../../src/spec/compile.js';
+import { compilePipeline, componentSpec } from '../../src/spec/compile.js';
 import { parseSpec } from '../../src/spec/load.js';
 
 const SPEC = `apiVersion: lathe/v1
@@ -117,5 +120,46 @@ describe('compile', () => {
     expect(() =>
       component({ name: 'bad-output', outputs: { '../x': z.number() }, run: () => ({}) as never }),
     ).toThrow(/output name '\.\.\/x'/);
+  });
+});
+
+describe('local files in digests', () => {
+  const reader = component({
+    name: 'reads-config',
+    files: ['config.json'],
+    outputs: { n: z.number() },
+    run: () => ({ n: 1 }),
+  });
+  const script = component.command({
+    name: 'runs-script',
+    command: ['sh', 'step.sh', '{{outputs.n}}'],
+    outputs: { n: z.number() },
+  });
+
+  it('re-keys a TS component when a declared file changes, and a command when its script does', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'lathe-files-'));
+    try {
+      writeFileSync(join(dir, 'config.json'), '{"a":1}');
+      writeFileSync(join(dir, 'step.sh'), 'echo 1 > "$1"');
+      const before = [componentSpec(reader, dir).digest, componentSpec(script, dir).digest];
+      expect(componentSpec(reader, dir).files).toEqual({ 'config.json': expect.stringMatching(/^sha256:/) });
+      expect(componentSpec(script, dir).files).toEqual({ 'step.sh': expect.stringMatching(/^sha256:/) });
+      writeFileSync(join(dir, 'config.json'), '{"a":2}');
+      writeFileSync(join(dir, 'step.sh'), 'echo 2 > "$1"');
+      const after = [componentSpec(reader, dir).digest, componentSpec(script, dir).digest];
+      expect(after[0]).not.toBe(before[0]);
+      expect(after[1]).not.toBe(before[1]);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('reports a declared file that does not exist', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'lathe-files-'));
+    try {
+      expect(() => componentSpec(reader, dir)).toThrow(/declared file 'config.json' does not exist/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
