@@ -11,7 +11,7 @@ import { openWorkspace } from '../runtime/workspace.js';
 import { specDigest } from '../spec/compile.js';
 import { coerceCliValue } from '../spec/params.js';
 import { PipelineSpec } from '../spec/schema.js';
-import type { MetadataStore, RunRecord } from '../store/metadata-store.js';
+import { emptyTaskCounts, type MetadataStore, type RunRecord } from '../store/metadata-store.js';
 import type { CommandSpec } from './args.js';
 import { TerminalReporter } from './reporter.js';
 
@@ -139,14 +139,7 @@ function warnIfDigestsDegraded(): void {
 
 /** The summary of a finished run, rebuilt from the store (the same shape `lathe run --json` prints). */
 async function storedSummary(store: MetadataStore, run: RunRecord): Promise<RunSummary> {
-  const counts: RunSummary['counts'] = {
-    pending: 0,
-    running: 0,
-    succeeded: 0,
-    cached: 0,
-    failed: 0,
-    skipped: 0,
-  };
+  const counts = emptyTaskCounts();
   const tasks = (await store.listTasks(run.id)).map((task) => {
     counts[task.status]++;
     return {

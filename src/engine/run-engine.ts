@@ -25,6 +25,7 @@ import type {
   TaskRecord,
   TaskStatus,
 } from '../store/metadata-store.js';
+import { emptyTaskCounts } from '../store/metadata-store.js';
 import { cacheKey, evaluateCondition, itemAt, renderTemplate, retryDelayMs } from './decisions.js';
 import type {
   AttemptRequest,
@@ -1188,14 +1189,7 @@ class RunExecution {
   }
 
   private summary(status: RunStatus): RunSummary {
-    const counts: Record<TaskStatus, number> = {
-      pending: 0,
-      running: 0,
-      succeeded: 0,
-      cached: 0,
-      failed: 0,
-      skipped: 0,
-    };
+    const counts = emptyTaskCounts();
     const tasks: RunSummary['tasks'] = [];
     let firstError: string | undefined;
     for (const node of this.nodes.values()) {

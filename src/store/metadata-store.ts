@@ -21,6 +21,11 @@ export type RunStatus = (typeof RUN_STATUSES)[number];
 export const TASK_STATUSES = ['pending', 'running', 'succeeded', 'cached', 'failed', 'skipped'] as const;
 export type TaskStatus = (typeof TASK_STATUSES)[number];
 
+/** A count per task status, all zero. */
+export function emptyTaskCounts(): Record<TaskStatus, number> {
+  return Object.fromEntries(TASK_STATUSES.map((status) => [status, 0])) as Record<TaskStatus, number>;
+}
+
 export interface PipelineRecord {
   digest: string;
   name: string;
