@@ -10,7 +10,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { availableParallelism, hostname } from 'node:os';
-import { TaskFailedError, TaskTimeoutError } from '../errors.js';
+import { RunNotFoundError, TaskFailedError, TaskTimeoutError } from '../errors.js';
 import { specDigest } from '../spec/compile.js';
 import { validateParams } from '../spec/params.js';
 import type { ComponentSpec, LoopSpec, PipelineSpec, TaskSpec, ValueRef } from '../spec/schema.js';
@@ -149,7 +149,7 @@ export async function startRun(options: EngineOptions, params: Record<string, un
 /** Re-runs what did not succeed in an earlier run, under the same run id. */
 export async function resumeRun(options: EngineOptions, runId: string): Promise<RunSummary> {
   const record = await options.store.getRun(runId);
-  if (!record) throw new Error(`run '${runId}' not found`);
+  if (!record) throw new RunNotFoundError(runId);
   const priorTasks = await options.store.listTasks(runId);
   const prior = new Map<string, { record: TaskRecord; outputs: TaskOutputs }>();
   const interrupted: StoreOp[] = [];
@@ -186,7 +186,7 @@ export async function resumeRun(options: EngineOptions, runId: string): Promise<
   }
   if (interrupted.length > 0) await options.store.commit(interrupted);
   const run = new RunExecution(options, runId, record.params, true);
-  return run.execute(prior);
+  return run.execute(prior, new Map(priorTasks.map((task) => [task.name, task.attempts])));
 }
 
 class RunExecution {
@@ -278,8 +278,17 @@ class RunExecution {
     this.pump();
   }
 
-  async execute(prior: Map<string, { record: TaskRecord; outputs: TaskOutputs }>): Promise<RunSummary> {
+  /**
+   * Runs the graph. On resume, `prior` holds the tasks that succeeded before (kept, not re-run)
+   * and `priorAttempts` every task's attempt count, so new attempts are numbered after old ones.
+   */
+  async execute(
+    prior: Map<string, { record: TaskRecord; outputs: TaskOutputs }>,
+    priorAttempts: Map<string, number> = new Map(),
+  ): Promise<RunSummary> {
     this.prior = prior;
+    this.priorAttempts = priorAttempts;
+    if (this.options.signal?.aborted) this.cancel();
     const now = Date.now();
     const digest = specDigest(this.spec);
     this.write({
@@ -287,8 +296,6 @@ class RunExecution {
       pipeline: { digest, name: this.spec.name, spec: this.spec, createdAt: now },
     });
     if (this.resumed) {
-      for (const task of await this.store.listTasks(this.runId))
-        this.priorAttempts.set(task.name, task.attempts);
       this.write({
         op: 'updateRun',
         id: this.runId,

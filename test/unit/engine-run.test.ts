@@ -945,7 +945,7 @@ describe('resume', () => {
 
   it('rejects an unknown run id', async () => {
     const spec = compilePipeline(pipeline({ name: 'nothing' }, () => step({ label: 'n' }) && undefined));
-    await expect(resumeRun(harness.options(spec), 'nope')).rejects.toThrow("run 'nope' not found");
+    await expect(resumeRun(harness.options(spec), 'nope')).rejects.toThrow("no run matches 'nope'");
   });
 });
 
