@@ -35,7 +35,7 @@ async function withStore<T>(
   home: string | undefined,
   body: (store: MetadataStore) => Promise<T>,
 ): Promise<T> {
-  const workspace = openWorkspace({ home });
+  const workspace = openWorkspace({ home, existing: true });
   try {
     return await body(workspace.store);
   } finally {

@@ -83,6 +83,14 @@ function isFileSystemError(error: unknown): boolean {
   return error instanceof Error && FILE_SYSTEM_CODES.has((error as NodeJS.ErrnoException).code ?? '');
 }
 
+// A closed pipe (`lathe runs show RUN | head`) is not an error: stop writing, and let a run go on.
+for (const stream of [process.stdout, process.stderr]) {
+  stream.on('error', (error: NodeJS.ErrnoException) => {
+    if (error.code === 'EPIPE' || error.code === 'ERR_STREAM_DESTROYED') return;
+    throw error;
+  });
+}
+
 main(process.argv.slice(2)).then(
   (code) => {
     process.exitCode = code;

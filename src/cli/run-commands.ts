@@ -3,9 +3,10 @@ import { writeFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { dirname } from 'node:path';
 import { digestFallbackReason, digestMode } from '../dsl/function-digest.js';
-import type { RunSummary } from '../engine/ports.js';
+import type { RunSummary, TaskExecutor } from '../engine/ports.js';
 import { resumeRun, startRun } from '../engine/run-engine.js';
 import { LatheError, RunNotFoundError, UsageError } from '../errors.js';
+import { routeUncaughtErrors } from '../executors/task-context.js';
 import { loadTarget, refreshComponents } from '../runtime/load-target.js';
 import { openWorkspace } from '../runtime/workspace.js';
 import { specDigest } from '../spec/compile.js';
@@ -44,12 +45,21 @@ function reporterFor(json: boolean): TerminalReporter {
 }
 
 /** Runs with Ctrl-C mapped to a clean cancel (a second Ctrl-C exits at once). */
-async function withInterrupt<T>(body: (signal: AbortSignal) => Promise<T>): Promise<T> {
+async function withInterrupt<T>(
+  executor: TaskExecutor,
+  body: (signal: AbortSignal) => Promise<T>,
+): Promise<T> {
+  // A component's stray async error fails its task instead of crashing the run.
+  routeUncaughtErrors();
   const controller = new AbortController();
   let interrupts = 0;
   const onInterrupt = () => {
     interrupts++;
-    if (interrupts > 1) process.exit(130);
+    if (interrupts > 1) {
+      // Exit now, but do not leave commands running behind us.
+      void Promise.resolve(executor.close?.()).finally(() => process.exit(130));
+      return;
+    }
     process.stderr.write('\ncanceling the run (Ctrl-C again to exit now)...\n');
     controller.abort();
   };
@@ -104,7 +114,7 @@ export const runCommand: CommandSpec = {
     const concurrency = parseConcurrency(values.concurrency);
     const workspace = openWorkspace({ home: values.home });
     try {
-      const summary = await withInterrupt((signal) =>
+      const summary = await withInterrupt(workspace.executor, (signal) =>
         startRun(
           {
             spec: target.spec,
@@ -203,7 +213,7 @@ export const resumeCommand: CommandSpec = {
   maxArgs: 1,
   async handler({ args, values }) {
     const concurrency = parseConcurrency(values.concurrency);
-    const workspace = openWorkspace({ home: values.home });
+    const workspace = openWorkspace({ home: values.home, existing: true });
     try {
       const run = await findRun(workspace.store, args[0]!);
       if (runnerAlive(run)) {
@@ -223,7 +233,7 @@ export const resumeCommand: CommandSpec = {
       const baseDir = spec.source ? dirname(spec.source) : run.source ? dirname(run.source) : process.cwd();
       await refreshComponents(spec, baseDir);
       warnIfDigestsDegraded();
-      const summary = await withInterrupt((signal) =>
+      const summary = await withInterrupt(workspace.executor, (signal) =>
         resumeRun(
           {
             spec,
@@ -270,6 +280,11 @@ export const compileCommand: CommandSpec = {
   async handler({ args, values }) {
     const target = await loadTarget(args[0]!, { pipeline: values.pipeline });
     const output = values.output as string | undefined;
+    if (output && /\.(c|m)?[jt]sx?$/.test(output)) {
+      throw new UsageError(
+        `-o ${output}: refusing to write a spec over a source module; use a .yaml or .json file`,
+      );
+    }
     const json = Boolean(values.json) || Boolean(output?.endsWith('.json'));
     const { specToJson, specToYaml } = await import('../spec/load.js');
     const text = json ? specToJson(target.spec, output) : specToYaml(target.spec, output);

@@ -54,6 +54,11 @@ export interface EngineOptions {
   signal?: AbortSignal;
 }
 
+/** Longest log line kept; longer ones are cut, with a note of how much was cut. */
+const MAX_LOG_LINE_CHARS = 16 * 1024;
+/** Log lines stored per task in one run (the terminal still shows every line). */
+const MAX_STORED_LOG_LINES = 100_000;
+
 /** How long an aborted attempt may take to stop before the engine stops waiting for it. */
 const ABANDON_AFTER_MS = 10_000;
 
@@ -785,7 +790,7 @@ class RunExecution {
     }
     const delay = retryDelayMs(spec.retry, attempt - prepared.firstAttempt + 2);
     this.reporter.taskRetrying?.(task.name, attempt + 1, delay, error.message);
-    this.log(task, 'log', `attempt ${attempt} failed: ${error.message}; retrying in ${delay} ms`);
+    this.log(task, 'log', `attempt ${attempt} failed: ${error.message}; retrying in ${delay} ms`, false);
     this.retryTimers.set(
       task,
       setTimeout(() => {
@@ -821,11 +826,19 @@ class RunExecution {
     const onRunAbort = () => controller.abort(this.controller.signal.reason);
     if (!task.exitHandler) this.controller.signal.addEventListener('abort', onRunAbort, { once: true });
     const timer = setTimeout(() => controller.abort(new TaskTimeoutError(task.name, timeoutMs)), timeoutMs);
+    const started = Date.now();
     const execution = this.options.executor
       .execute(request, { signal: controller.signal, log, spawned })
-      .catch((error) => {
-        throw controller.signal.aborted ? controller.signal.reason : error;
-      });
+      .then(
+        (result) => {
+          // CPU-bound code in this process blocks the timer itself: judge by the clock when it returns.
+          if (Date.now() - started > timeoutMs) throw new TaskTimeoutError(task.name, timeoutMs);
+          return result;
+        },
+        (error) => {
+          throw controller.signal.aborted ? controller.signal.reason : error;
+        },
+      );
     const abandoned = new Promise<never>((_, reject) => {
       controller.signal.addEventListener(
         'abort',
@@ -1151,13 +1164,29 @@ class RunExecution {
 
   // ---- logs and store writes -----------------------------------------------------------------
 
-  private log(task: TaskInstance | undefined, stream: 'stdout' | 'stderr' | 'log', line: string): void {
+  /** `terminal: false` records a line for the store only (the reporter already said it its own way). */
+  private log(
+    task: TaskInstance | undefined,
+    stream: 'stdout' | 'stderr' | 'log',
+    line: string,
+    terminal = true,
+  ): void {
+    if (line.length > MAX_LOG_LINE_CHARS) {
+      line = `${line.slice(0, MAX_LOG_LINE_CHARS)} … [line cut: ${line.length - MAX_LOG_LINE_CHARS} more characters]`;
+    }
     const name = task?.name ?? '(run)';
-    this.reporter.log?.(name, stream, line);
+    if (terminal) this.reporter.log?.(name, stream, line);
     if (!task) return;
     const id = this.taskId(task);
     const seq = (this.logSeq.get(id) ?? 0) + 1;
     this.logSeq.set(id, seq);
+    // A task that logs without end must not fill the database: past the limit, lines reach the
+    // terminal only, and one stored line says so.
+    if (seq > MAX_STORED_LOG_LINES + 1) return;
+    if (seq === MAX_STORED_LOG_LINES + 1) {
+      line = `… further lines of this task are not stored (limit: ${MAX_STORED_LOG_LINES} per run)`;
+      stream = 'log';
+    }
     this.logs.push({ taskId: id, attempt: task.attempts, seq, ts: Date.now(), stream, line });
     this.scheduleFlush();
   }

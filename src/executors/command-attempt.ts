@@ -7,7 +7,6 @@ import { spawn } from 'node:child_process';
 import { mkdir, mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createInterface } from 'node:readline';
 import type {
   AttemptHooks,
   AttemptRequest,
@@ -20,6 +19,7 @@ import { validateParams } from '../spec/params.js';
 import { PLACEHOLDER_PATTERN } from '../spec/validate.js';
 import type { ArtifactStore } from '../store/artifact-store.js';
 import { checkInputsUnchanged, fingerprintInputs } from './input-guard.js';
+import { LineSplitter } from './line-splitter.js';
 import { storeOutput } from './ts-attempt.js';
 
 export interface CommandOptions {
@@ -218,15 +218,17 @@ export function spawnAndWait(
       [child.stdout, 'stdout'],
       [child.stderr, 'stderr'],
     ] as const) {
-      const lines = createInterface({ input: stream, crlfDelay: Number.POSITIVE_INFINITY });
-      lines.on('line', (line) => {
+      const lines = new LineSplitter((line) => {
         hooks.log(name, line);
         if (name === 'stderr') {
           tail.push(line);
           if (tail.length > 5) tail.shift();
         }
       });
-      lines.on('close', () => {
+      stream.setEncoding('utf8');
+      stream.on('data', (chunk: string) => lines.push(chunk));
+      stream.on('end', () => {
+        lines.end();
         pendingStreams--;
         finish();
       });

@@ -17,6 +17,7 @@ import { TaskFailedError } from '../errors.js';
 import type { ArtifactStore } from '../store/artifact-store.js';
 import { type CommandOptions, runCommandAttempt } from './command-attempt.js';
 import { loadComponent } from './component-resolver.js';
+import { LineSplitter } from './line-splitter.js';
 import { runTsAttempt } from './ts-attempt.js';
 
 export interface LocalExecutorOptions {
@@ -43,7 +44,39 @@ export class LocalExecutor implements TaskExecutor {
     return stopOrphanedProcess(attempt, this.command.killGraceMs);
   }
 
-  async execute(request: AttemptRequest, hooks: AttemptHooks): Promise<AttemptResult> {
+  /** Process groups of attempts running now, so close() can stop them. */
+  private readonly live = new Set<number>();
+
+  /** Stops every attempt process still running (used when the runner must exit at once). */
+  async close(): Promise<void> {
+    for (const pid of this.live) {
+      try {
+        process.kill(-pid, 'SIGKILL');
+      } catch {
+        // already gone
+      }
+    }
+    this.live.clear();
+  }
+
+  async execute(request: AttemptRequest, outer: AttemptHooks): Promise<AttemptResult> {
+    const spawnedHere: number[] = [];
+    const hooks: AttemptHooks = {
+      ...outer,
+      spawned: (pid) => {
+        spawnedHere.push(pid);
+        this.live.add(pid);
+        outer.spawned?.(pid);
+      },
+    };
+    try {
+      return await this.executeAttempt(request, hooks);
+    } finally {
+      for (const pid of spawnedHere) this.live.delete(pid);
+    }
+  }
+
+  private async executeAttempt(request: AttemptRequest, hooks: AttemptHooks): Promise<AttemptResult> {
     const component = request.component;
     if (component.kind === 'command') {
       return runCommandAttempt(request, hooks, this.options.artifacts, this.command);
@@ -75,17 +108,10 @@ export class LocalExecutor implements TaskExecutor {
         [child.stdout, 'stdout'],
         [child.stderr, 'stderr'],
       ] as const) {
+        const lines = new LineSplitter((line) => hooks.log(name, line));
         stream?.setEncoding('utf8');
-        let buffer = '';
-        stream?.on('data', (chunk: string) => {
-          buffer += chunk;
-          const lines = buffer.split('\n');
-          buffer = lines.pop() ?? '';
-          for (const line of lines) hooks.log(name, line);
-        });
-        stream?.on('end', () => {
-          if (buffer) hooks.log(name, buffer);
-        });
+        stream?.on('data', (chunk: string) => lines.push(chunk));
+        stream?.on('end', () => lines.end());
       }
       child.on('message', (message: ChildMessage) => {
         if (message.type === 'log') hooks.log(message.stream, message.line);

@@ -2,6 +2,7 @@
  * Imports a pipeline's source module. TypeScript modules are loaded through tsx's ESM hooks,
  * registered once per process and only when a .ts module is first needed (it costs start-up time).
  */
+import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { LatheError } from '../errors.js';
@@ -28,12 +29,13 @@ export function importModule(path: string): Promise<Record<string, unknown>> {
       try {
         return (await import(pathToFileURL(absolute).href)) as Record<string, unknown>;
       } catch (error) {
-        const code = (error as NodeJS.ErrnoException).code;
-        if (code === 'ERR_MODULE_NOT_FOUND' && String((error as Error).message).includes(absolute)) {
+        if (!existsSync(absolute)) {
           throw new LatheError('MODULE_NOT_FOUND', `cannot find the pipeline module ${absolute}`, {
             cause: error,
           });
         }
+        // The module exists: something it imports is missing, or it does not parse or evaluate.
+        // Node's message names the missing specifier and its importer; keep it.
         throw new LatheError('MODULE_LOAD', `cannot load ${absolute}: ${(error as Error).message}`, {
           cause: error,
         });

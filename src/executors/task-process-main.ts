@@ -7,12 +7,15 @@ import type { AttemptRequest } from '../engine/ports.js';
 import { LocalArtifactStore } from '../store/local/local-artifact-store.js';
 import type { ChildMessage } from './local-executor.js';
 import { resolveComponent } from './local-executor.js';
+import { routeUncaughtErrors } from './task-context.js';
 import { runTsAttempt } from './ts-attempt.js';
 
 const send = (message: ChildMessage) =>
   new Promise<void>((resolve) => {
     process.send!(message, () => resolve());
   });
+
+routeUncaughtErrors();
 
 process.once('message', async (message: { request: AttemptRequest; artifactRoot: string }) => {
   const controller = new AbortController();

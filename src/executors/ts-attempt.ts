@@ -22,8 +22,8 @@ import type {
 import { LatheError, ParamValidationError, TaskFailedError } from '../errors.js';
 import type { ArtifactTypeName } from '../spec/schema.js';
 import type { ArtifactStore } from '../store/artifact-store.js';
-import { withConsoleCapture } from './console-capture.js';
 import { checkInputsUnchanged, fingerprintInputs } from './input-guard.js';
+import { withTaskContext } from './task-context.js';
 
 export async function runTsAttempt(
   component: AnyComponent,
@@ -91,8 +91,22 @@ export async function runTsAttempt(
         return ensureWorkDir();
       },
     };
+    // An error the component's code raises outside its awaited chain (a throw in a timer, an
+    // unhandled rejection) fails this attempt, when the runner routes uncaught errors.
+    let failAttempt: (error: Error) => void = () => {};
+    const strayError = new Promise<never>((_, reject) => {
+      failAttempt = reject;
+    });
+    strayError.catch(() => {});
     const returned = await abortable(
-      withConsoleCapture(hooks.log, () => Promise.resolve().then(() => component.run!(context))),
+      Promise.race([
+        withTaskContext(
+          hooks.log,
+          (error) => failAttempt(error),
+          () => Promise.resolve().then(() => component.run!(context)),
+        ),
+        strayError,
+      ]),
       hooks.signal,
     );
     await checkInputsUnchanged(inputPrints, request.task);

@@ -4,9 +4,10 @@
  * `.lathe/lathe.db`, artifacts in `.lathe/artifacts/`, and the local executor.
  * Store and executor choices are made here, by configuration, never inside the engine.
  */
+import { existsSync, statSync } from 'node:fs';
 import { resolve } from 'node:path';
 import type { TaskExecutor } from '../engine/ports.js';
-import { UsageError } from '../errors.js';
+import { LatheError, UsageError } from '../errors.js';
 import { LocalExecutor } from '../executors/local-executor.js';
 import type { ArtifactStore } from '../store/artifact-store.js';
 import { LocalArtifactStore } from '../store/local/local-artifact-store.js';
@@ -24,6 +25,8 @@ export interface Workspace {
 
 export interface WorkspaceOptions {
   home?: string;
+  /** Only open a workspace that exists (read-only commands, resume): never create one. */
+  existing?: boolean;
   /** SIGTERM-to-SIGKILL grace for command components, in ms. */
   killGraceMs?: number;
 }
@@ -43,8 +46,27 @@ function killGraceFromEnv(): number {
 }
 
 export function openWorkspace(options: WorkspaceOptions = {}): Workspace {
+  if (options.home === '') throw new UsageError('--home: the workspace directory cannot be empty');
   const home = workspaceHome(options.home);
-  const store = SqliteMetadataStore.open(resolve(home, 'lathe.db'));
+  if (existsSync(home) && !statSync(home).isDirectory()) {
+    throw new UsageError(`workspace ${home} is a file, not a directory`);
+  }
+  const dbPath = resolve(home, 'lathe.db');
+  if (options.existing && !existsSync(dbPath)) {
+    throw new UsageError(`no Lathe workspace at ${home} (a run creates one; or pass --home DIR)`);
+  }
+  let store: SqliteMetadataStore;
+  try {
+    store = SqliteMetadataStore.open(dbPath);
+  } catch (error) {
+    throw new LatheError(
+      'WORKSPACE_INVALID',
+      `${dbPath} is not a usable Lathe database: ${(error as Error).message}`,
+      {
+        cause: error,
+      },
+    );
+  }
   const artifactRoot = resolve(home, 'artifacts');
   const artifacts = new LocalArtifactStore(artifactRoot);
   const killGraceMs = options.killGraceMs ?? killGraceFromEnv();

@@ -98,9 +98,10 @@ describe('lathe compile + lathe run spec.yaml', () => {
     expect(result.code).toBe(2);
     expect(result.stderr).toContain(`${join(dir, 'bad.yaml')}:${index + 1}:`);
     expect(result.stderr).toMatch(/components\.make-data\.kind/);
-    // Nothing was run.
+    // Nothing was run: not even a workspace was made.
     const runs = await runCli(['runs', 'list'], { cwd: dir });
-    expect(runs.stdout).toMatch(/no runs yet/);
+    expect(runs.code).toBe(2);
+    expect(runs.stderr).toMatch(/no Lathe workspace at/);
   });
 
   // Regression (fixed in 718cdf0): with `prettyErrors: false` the yaml library never fills
