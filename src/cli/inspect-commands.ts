@@ -3,6 +3,7 @@ import { ArtifactNotFoundError, UsageError } from '../errors.js';
 import { openWorkspace } from '../runtime/workspace.js';
 import type {
   ArtifactRecord,
+  AttemptRecord,
   MetadataStore,
   RunRecord,
   RunStatus,
@@ -118,7 +119,9 @@ export const runsShowCommand: CommandSpec = {
       const run = await findRun(store, args[0]!);
       const tasks = await store.listTasks(run.id);
       const outputs = new Map<string, Record<string, ArtifactRecord>>();
+      const attempts = new Map<string, AttemptRecord[]>();
       for (const task of tasks) {
+        if (task.attempts > 0) attempts.set(task.id, await store.listAttempts(task.id));
         const produced: Record<string, ArtifactRecord> = {};
         for (const event of await store.listEvents({ taskId: task.id })) {
           if (event.kind !== 'output') continue;
@@ -131,7 +134,11 @@ export const runsShowCommand: CommandSpec = {
         const body = {
           ...run,
           status: displayStatus(run),
-          tasks: tasks.map((t) => ({ ...t, artifacts: outputs.get(t.id) })),
+          tasks: tasks.map((t) => ({
+            ...t,
+            artifacts: outputs.get(t.id),
+            attemptHistory: attempts.get(t.id) ?? [],
+          })),
         };
         process.stdout.write(`${JSON.stringify(body, null, 2)}\n`);
         return 0;
@@ -149,6 +156,18 @@ export const runsShowCommand: CommandSpec = {
       const rows = [['TASK', 'STATUS', 'ATTEMPTS', 'DURATION', 'DETAIL']];
       for (const task of tasks) rows.push(taskRow(task, outputs.get(task.id) ?? {}));
       process.stdout.write(table(rows));
+      // Earlier attempts' failures, which the task's own error no longer shows.
+      const history: string[] = [];
+      for (const task of tasks) {
+        for (const attempt of attempts.get(task.id) ?? []) {
+          if (attempt.status !== 'failed' || attempt.attempt === task.attempts) continue;
+          const exit = attempt.exitCode !== null ? ` (exit ${attempt.exitCode})` : '';
+          history.push(
+            `  ${task.name} attempt ${attempt.attempt} failed${exit}: ${(attempt.error ?? '').split('\n')[0]}`,
+          );
+        }
+      }
+      if (history.length) process.stdout.write(`\nearlier attempts:\n${history.join('\n')}\n`);
       return 0;
     });
   },
@@ -173,7 +192,8 @@ function taskRow(task: TaskRecord, artifacts: Record<string, ArtifactRecord>): s
 export const logsCommand: CommandSpec = {
   name: 'logs',
   args: '<run> [task]',
-  summary: "Print a run's stored logs, or one task's, prefixed with the task name.",
+  summary:
+    "Print a run's stored logs, each line prefixed with its task (and attempt, from the 2nd). Given a task, only its lines, unprefixed; a loop task's name (e.g. 'train') selects all its iterations.",
   options: { ...JSON_OPTION },
   minArgs: 1,
   maxArgs: 2,
@@ -181,21 +201,31 @@ export const logsCommand: CommandSpec = {
     return withStore(values.home, async (store) => {
       const run = await findRun(store, args[0]!);
       const taskName = args[1];
-      if (taskName && !(await store.getTask(`${run.id}/${taskName}`))) {
+      let taskNames: string[] | undefined;
+      if (taskName) {
         const names = (await store.listTasks(run.id)).map((t) => t.name);
-        throw new UsageError(
-          `run ${run.id} has no task '${taskName}' (tasks: ${names.slice(0, 20).join(', ')})`,
-        );
+        // A loop task's spec name stands for all its iterations: train -> train[0], train[1]...
+        taskNames = names.filter((n) => n === taskName || (n.startsWith(`${taskName}[`) && n.endsWith(']')));
+        if (taskNames.length === 0) {
+          throw new UsageError(
+            `run ${run.id} has no task '${taskName}' (tasks: ${names.slice(0, 20).join(', ')})`,
+          );
+        }
       }
-      const logs = await store.listLogs(run.id, taskName);
+      const logs = taskNames
+        ? (await Promise.all(taskNames.map((name) => store.listLogs(run.id, name)))).flat()
+        : await store.listLogs(run.id);
       if (values.json) {
         process.stdout.write(`${JSON.stringify(logs, null, 2)}\n`);
         return 0;
       }
       const prefix = run.id.length + 1;
+      const single = taskNames?.length === 1;
       for (const log of logs) {
         const name = log.taskId.slice(prefix);
-        process.stdout.write(`${taskName ? '' : `[${name}] `}${log.line}\n`);
+        const label = `${name}${log.attempt > 1 ? ` attempt ${log.attempt}` : ''}`;
+        const shown = single ? (log.attempt > 1 ? `[attempt ${log.attempt}] ` : '') : `[${label}] `;
+        process.stdout.write(`${shown}${log.line}\n`);
       }
       return 0;
     });

@@ -91,25 +91,40 @@ for (const stream of [process.stdout, process.stderr]) {
   });
 }
 
-main(process.argv.slice(2)).then(
+const argv = process.argv.slice(2);
+
+main(argv).then(
   (code) => {
     process.exitCode = code;
   },
   (error: unknown) => {
+    let code = 'INTERNAL';
+    let message: string;
     if (error instanceof UsageError) {
-      process.stderr.write(`${error.message}\n`);
+      code = error.code;
+      message = error.message;
+      process.stderr.write(`${message}\n`);
       process.exitCode = 2;
     } else if (isFileSystemError(error)) {
       // A path the user gave does not work (missing directory, a file where a directory should be).
-      process.stderr.write(`error: ${(error as Error).message}\n`);
+      code = (error as NodeJS.ErrnoException).code ?? 'FILE_SYSTEM';
+      message = (error as Error).message;
+      process.stderr.write(`error: ${message}\n`);
       process.exitCode = 2;
     } else if (error instanceof LatheError) {
-      process.stderr.write(`error [${error.code}]: ${error.message}\n`);
+      code = error.code;
+      message = error.message;
+      process.stderr.write(`error [${error.code}]: ${message}\n`);
       if (process.env.LATHE_DEBUG && error.stack) process.stderr.write(`${error.stack}\n`);
       process.exitCode = 2;
     } else {
+      message = String((error as Error)?.message ?? error);
       process.stderr.write(`error: ${(error as Error)?.stack ?? error}\n`);
       process.exitCode = 1;
+    }
+    // Scripts that asked for JSON get the error as JSON too (first line of a usage message).
+    if (argv.includes('--json')) {
+      process.stdout.write(`${JSON.stringify({ error: { code, message: message.split('\n')[0] } })}\n`);
     }
   },
 );

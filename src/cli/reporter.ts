@@ -109,8 +109,16 @@ export class TerminalReporter implements RunReporter {
     this.options.out.write(
       `${this.paint(color, `run ${summary.status}`)} in ${formatDuration(summary.durationMs)}: ${counts || 'no tasks'}  ${this.paint('gray', summary.runId)}\n`,
     );
-    if (summary.error && summary.status !== 'succeeded')
-      this.options.out.write(`${this.paint('red', summary.error)}\n`);
+    if (summary.status === 'succeeded') return;
+    // Every failure, not just the first: a fan-out can fail in many places at once.
+    const failed = summary.tasks.filter((t) => t.status === 'failed');
+    for (const task of failed.slice(0, 10)) {
+      this.options.out.write(
+        `${this.paint('red', `  ✗ ${task.name}`)}: ${(task.error ?? 'failed').split('\n')[0]}\n`,
+      );
+    }
+    if (failed.length > 10) this.options.out.write(`  … and ${failed.length - 10} more failed tasks\n`);
+    if (failed.length === 0 && summary.error) this.options.out.write(`${this.paint('red', summary.error)}\n`);
   }
 
   // A TTY status line, redrawn at most every 100 ms so that thousands of tasks stay cheap. It is

@@ -186,6 +186,8 @@ export function validateSpec(spec: PipelineSpec): void {
     if (loop.when) checkCondition(loop.when, { field: `loops.${loop.name}.when` }, scope);
   }
 
+  for (const component of Object.values(spec.components)) checkCommandPlaceholders(component);
+
   for (const task of spec.tasks) {
     const component: ComponentSpec | undefined = spec.components[task.component];
     if (!component) {
@@ -295,6 +297,30 @@ export function validateSpec(spec: PipelineSpec): void {
   }
 
   findCycle(spec, tasks);
+}
+
+const COMMAND_ROOTS = new Set(['workDir', 'run.id', 'run.pipeline', 'task.name', 'task.attempt']);
+
+/** A command's placeholders must name the component's own params, inputs and outputs. */
+function checkCommandPlaceholders(component: ComponentSpec): void {
+  (component.command ?? []).forEach((arg, index) => {
+    for (const placeholder of templatePlaceholders(arg)) {
+      const [root, ...rest] = placeholder.split('.');
+      const name = rest.join('.');
+      const known =
+        COMMAND_ROOTS.has(placeholder) ||
+        (root === 'params' && name in component.params) ||
+        (root === 'inputs' && name in component.inputs) ||
+        (root === 'outputs' && name in component.outputs);
+      if (!known) {
+        throw new PipelineCompileError(
+          'UNKNOWN_PLACEHOLDER',
+          `component '${component.name}': {{${placeholder}}} names no param, input or output of the component (use params.NAME, inputs.NAME, outputs.NAME, workDir, run.id, run.pipeline, task.name or task.attempt)`,
+          { field: `components.${component.name}.command.${index}` },
+        );
+      }
+    }
+  });
 }
 
 /** Every task a task waits for, by name (data refs, collects, after, conditions, loop items). */

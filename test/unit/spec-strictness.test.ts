@@ -123,6 +123,22 @@ describe('compile', () => {
   });
 });
 
+describe('command placeholders', () => {
+  it('are checked at compile time against the component', () => {
+    const bad = component.command({
+      name: 'bad-placeholder',
+      params: { a: z.number().default(1) },
+      command: ['/bin/echo', '{{params.a}}', '{{params.b}}'],
+    });
+    const p = pipeline({ name: 'bad-placeholder' }, () => {
+      bad({});
+    });
+    expect(() => compilePipeline(p)).toThrow(
+      /field 'components\.bad-placeholder\.command\.2': component 'bad-placeholder': \{\{params\.b\}\} names no param/,
+    );
+  });
+});
+
 describe('local files in digests', () => {
   const reader = component({
     name: 'reads-config',
