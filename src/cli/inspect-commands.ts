@@ -232,58 +232,118 @@ export const logsCommand: CommandSpec = {
   },
 };
 
-interface LineageTree {
+interface LineageNode {
   artifact: ArtifactRecord;
-  producedBy: Array<{ task: TaskRecord; inputs: LineageTree[] }>;
-  consumedBy: Array<{ task: TaskRecord; outputs: LineageTree[] }>;
+  producedBy: UpstreamStep[];
+  consumedBy: DownstreamStep[];
+  /** Already shown elsewhere in this answer: not expanded again. */
+  seenAbove?: true;
 }
 
-async function lineageTree(
+interface UpstreamStep {
+  /** The task execution that computed the artifact (not one that reused it from the cache). */
+  task: TaskRecord;
+  reusedByCachedRuns: number;
+  inputs: LineageNode[];
+}
+
+interface DownstreamStep {
+  /** The latest execution of this consumer; `runs` counts them all. */
+  task: TaskRecord;
+  runs: number;
+  outputs: LineageNode[];
+}
+
+/**
+ * Lineage is a graph walk with every artifact expanded once, and repeated executions collapsed:
+ * an artifact reused from the cache by many runs has one producer (with a count), and a consumer
+ * that ran in many runs is one step (the latest, with a count). So the answer grows with the
+ * pipeline, not with how often it ran.
+ */
+async function lineageNode(
   store: MetadataStore,
   artifact: ArtifactRecord,
   direction: 'up' | 'down',
   depth: number,
-): Promise<LineageTree> {
-  const node = await store.lineage(artifact.id);
-  const tree: LineageTree = { artifact, producedBy: [], consumedBy: [] };
-  if (!node || depth <= 0) return tree;
+  seen: Set<string>,
+): Promise<LineageNode> {
+  if (seen.has(artifact.id)) return { artifact, producedBy: [], consumedBy: [], seenAbove: true };
+  seen.add(artifact.id);
+  const node: LineageNode = { artifact, producedBy: [], consumedBy: [] };
+  if (depth <= 0) return node;
+  const events = await store.listEvents({ artifactId: artifact.id });
+  const related = async (taskId: string, kind: 'input' | 'output') => {
+    const nodes: LineageNode[] = [];
+    for (const event of await store.listEvents({ taskId })) {
+      if (event.kind !== kind) continue;
+      const next = await store.getArtifact(event.artifactId);
+      if (next) nodes.push(await lineageNode(store, next, direction, depth - 1, seen));
+    }
+    return nodes;
+  };
   if (direction === 'up') {
-    for (const task of node.producers) {
-      const inputs: LineageTree[] = [];
-      for (const event of await store.listEvents({ taskId: task.id })) {
-        if (event.kind !== 'input') continue;
-        const input = await store.getArtifact(event.artifactId);
-        if (input) inputs.push(await lineageTree(store, input, 'up', depth - 1));
-      }
-      tree.producedBy.push({ task, inputs });
+    const outputs = events.filter((e) => e.kind === 'output');
+    const original = outputs.find((e) => !e.cached) ?? outputs[0];
+    const task = original && (await store.getTask(original.taskId));
+    if (task) {
+      node.producedBy.push({
+        task,
+        reusedByCachedRuns: outputs.filter((e) => e.cached).length,
+        inputs: await related(task.id, 'input'),
+      });
     }
   } else {
-    for (const task of node.consumers) {
-      const outputs: LineageTree[] = [];
-      for (const event of await store.listEvents({ taskId: task.id })) {
-        if (event.kind !== 'output') continue;
-        const output = await store.getArtifact(event.artifactId);
-        if (output) outputs.push(await lineageTree(store, output, 'down', depth - 1));
+    const byName = new Map<string, string[]>();
+    for (const event of events) {
+      if (event.kind !== 'input') continue;
+      const name = event.taskId.slice(event.taskId.indexOf('/') + 1);
+      byName.set(name, [...(byName.get(name) ?? []), event.taskId]);
+    }
+    for (const taskIds of byName.values()) {
+      // Run ids are time-ordered, so the greatest task id is the latest execution.
+      const latest = await store.getTask(taskIds.sort().at(-1)!);
+      if (latest) {
+        node.consumedBy.push({
+          task: latest,
+          runs: taskIds.length,
+          outputs: await related(latest.id, 'output'),
+        });
       }
-      tree.consumedBy.push({ task, outputs });
     }
   }
-  return tree;
+  return node;
 }
 
 function describeArtifact(a: ArtifactRecord): string {
   return `${a.type} ${a.id} ${a.hash.slice(0, 19)} ${a.size} B`;
 }
 
-function printTree(tree: LineageTree, direction: 'up' | 'down', indent: string, out: string[]): void {
-  const steps = direction === 'up' ? tree.producedBy : tree.consumedBy;
-  for (const step of steps) {
-    const verb = direction === 'up' ? '<- produced by' : '-> consumed by';
-    out.push(`${indent}${verb} ${step.task.name} (run ${step.task.runId}, ${step.task.status})`);
-    const next = 'inputs' in step ? step.inputs : step.outputs;
-    for (const child of next) {
-      out.push(`${indent}   ${direction === 'up' ? 'input' : 'output'} ${describeArtifact(child.artifact)}`);
-      printTree(child, direction, `${indent}      `, out);
+function printLineage(node: LineageNode, direction: 'up' | 'down', indent: string, out: string[]): void {
+  if (direction === 'up') {
+    for (const step of node.producedBy) {
+      const reuse = step.reusedByCachedRuns
+        ? `; reused from the cache by ${step.reusedByCachedRuns} more`
+        : '';
+      out.push(`${indent}<- produced by ${step.task.name} (run ${step.task.runId}${reuse})`);
+      for (const input of step.inputs) {
+        out.push(
+          `${indent}   input ${describeArtifact(input.artifact)}${input.seenAbove ? ' (shown above)' : ''}`,
+        );
+        printLineage(input, direction, `${indent}      `, out);
+      }
+    }
+    return;
+  }
+  for (const step of node.consumedBy) {
+    const runs = step.runs > 1 ? `; ${step.runs} runs, latest shown` : '';
+    out.push(
+      `${indent}-> consumed by ${step.task.name} (run ${step.task.runId}, ${step.task.status}${runs})`,
+    );
+    for (const output of step.outputs) {
+      out.push(
+        `${indent}   output ${describeArtifact(output.artifact)}${output.seenAbove ? ' (shown above)' : ''}`,
+      );
+      printLineage(output, direction, `${indent}      `, out);
     }
   }
 }
@@ -319,8 +379,8 @@ export const lineageCommand: CommandSpec = {
         }
         artifact = matches[0]!;
       }
-      const upstream = await lineageTree(store, artifact, 'up', depth);
-      const downstream = await lineageTree(store, artifact, 'down', depth);
+      const upstream = await lineageNode(store, artifact, 'up', depth, new Set());
+      const downstream = await lineageNode(store, artifact, 'down', depth, new Set());
       if (values.json) {
         process.stdout.write(
           `${JSON.stringify({ artifact, upstream: upstream.producedBy, downstream: downstream.consumedBy }, null, 2)}\n`,
@@ -330,9 +390,9 @@ export const lineageCommand: CommandSpec = {
       const out = [`${describeArtifact(artifact)}`, `  uri ${artifact.uri}`];
       if (Object.keys(artifact.metadata).length) out.push(`  metadata ${JSON.stringify(artifact.metadata)}`);
       out.push('upstream:');
-      printTree(upstream, 'up', '  ', out);
+      printLineage(upstream, 'up', '  ', out);
       out.push('downstream:');
-      printTree(downstream, 'down', '  ', out);
+      printLineage(downstream, 'down', '  ', out);
       process.stdout.write(`${out.join('\n')}\n`);
       return 0;
     });

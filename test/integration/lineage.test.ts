@@ -64,3 +64,23 @@ describe('lathe lineage', () => {
     expect(unknown.stderr).toMatch(/no artifact matches 'a_doesnotexist'/);
   });
 });
+
+describe('lathe lineage after many runs', () => {
+  let dir: string;
+  beforeAll(() => {
+    dir = makeTempDir();
+  });
+  afterAll(() => removeDir(dir));
+
+  it('grows with the pipeline, not with the number of runs: cache reuses are counted, not repeated', async () => {
+    const first = await runJson<RunSummary>(['run', fixture('lineage.ts')], { cwd: dir });
+    const datasetId = task(first, 'make-data').outputs?.data.id;
+    const once = await runCli(['lineage', datasetId], { cwd: dir });
+    for (let i = 0; i < 4; i++) await runJson<RunSummary>(['run', fixture('lineage.ts')], { cwd: dir });
+    const after = await runCli(['lineage', datasetId], { cwd: dir });
+    expect(after.stdout.split('\n').length).toBe(once.stdout.split('\n').length);
+    const json = await runJson(['lineage', datasetId, '--json'], { cwd: dir });
+    expect(json.upstream[0].reusedByCachedRuns).toBe(4);
+    expect(json.downstream.every((step: { runs: number }) => step.runs === 5)).toBe(true);
+  });
+});
