@@ -4,8 +4,7 @@
  * writes. On abort (timeout, cancel) the process group gets SIGTERM, then SIGKILL after a grace.
  */
 import { spawn } from 'node:child_process';
-import { mkdir, mkdtemp, readFile, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { mkdir, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type {
   AttemptHooks,
@@ -21,10 +20,13 @@ import type { ArtifactStore } from '../store/artifact-store.js';
 import { checkInputsUnchanged, fingerprintInputs } from './input-guard.js';
 import { LineSplitter } from './line-splitter.js';
 import { storeOutput } from './ts-attempt.js';
+import { makeWorkDir } from './work-dirs.js';
 
 export interface CommandOptions {
   /** Time between SIGTERM and SIGKILL when an attempt is aborted. */
   killGraceMs: number;
+  /** Where attempt scratch directories go (default: the OS temp directory). */
+  workRoot?: string;
 }
 
 export async function runCommandAttempt(
@@ -38,7 +40,7 @@ export async function runCommandAttempt(
   if (!argvTemplate || argvTemplate.length === 0) {
     throw new LatheError('COMPONENT_INVALID', `component '${component.name}' has no command`);
   }
-  const workDir = await mkdtemp(join(tmpdir(), 'lathe-cmd-'));
+  const workDir = makeWorkDir(options.workRoot, 'cmd');
   try {
     const outputsDir = join(workDir, 'outputs');
     await mkdir(outputsDir);

@@ -27,6 +27,8 @@ export interface LocalExecutorOptions {
   /** Components already in memory (a pipeline compiled in this process), by name. */
   components?: Map<string, AnyComponent>;
   killGraceMs?: number;
+  /** Where attempt scratch directories go (default: the OS temp directory). */
+  workRoot?: string;
 }
 
 export type ChildMessage =
@@ -37,7 +39,7 @@ export type ChildMessage =
 export class LocalExecutor implements TaskExecutor {
   private readonly command: CommandOptions;
   constructor(private readonly options: LocalExecutorOptions) {
-    this.command = { killGraceMs: options.killGraceMs ?? 5000 };
+    this.command = { killGraceMs: options.killGraceMs ?? 5000, workRoot: options.workRoot };
   }
 
   stopOrphan(attempt: OrphanedAttempt): Promise<boolean> {
@@ -83,7 +85,7 @@ export class LocalExecutor implements TaskExecutor {
     }
     if (component.isolation === 'process') return this.executeInChild(request, hooks);
     const definition = this.options.components?.get(component.name) ?? (await resolveComponent(request));
-    return runTsAttempt(definition, request, hooks, this.options.artifacts);
+    return runTsAttempt(definition, request, hooks, this.options.artifacts, this.options.workRoot);
   }
 
   private executeInChild(request: AttemptRequest, hooks: AttemptHooks): Promise<AttemptResult> {
@@ -141,7 +143,7 @@ export class LocalExecutor implements TaskExecutor {
           ),
         );
       });
-      child.send({ request, artifactRoot: this.options.artifactRoot });
+      child.send({ request, artifactRoot: this.options.artifactRoot, workRoot: this.options.workRoot });
     });
   }
 }

@@ -17,33 +17,37 @@ const send = (message: ChildMessage) =>
 
 routeUncaughtErrors();
 
-process.once('message', async (message: { request: AttemptRequest; artifactRoot: string }) => {
-  const controller = new AbortController();
-  process.once('SIGTERM', () => controller.abort(new Error('terminated')));
-  try {
-    const component = await resolveComponent(message.request);
-    const result = await runTsAttempt(
-      component,
-      message.request,
-      {
-        signal: controller.signal,
-        log: (stream, line) => {
-          void send({ type: 'log', stream, line });
+process.once(
+  'message',
+  async (message: { request: AttemptRequest; artifactRoot: string; workRoot?: string }) => {
+    const controller = new AbortController();
+    process.once('SIGTERM', () => controller.abort(new Error('terminated')));
+    try {
+      const component = await resolveComponent(message.request);
+      const result = await runTsAttempt(
+        component,
+        message.request,
+        {
+          signal: controller.signal,
+          log: (stream, line) => {
+            void send({ type: 'log', stream, line });
+          },
         },
-      },
-      new LocalArtifactStore(message.artifactRoot),
-    );
-    await send({ type: 'result', result });
-  } catch (error) {
-    const e = error as Error & { code?: string; exitCode?: number };
-    await send({
-      type: 'error',
-      message: e.message ?? String(error),
-      stack: e.stack,
-      code: e.code,
-      exitCode: e.exitCode,
-    });
-  }
-  process.disconnect?.();
-  process.exit(0);
-});
+        new LocalArtifactStore(message.artifactRoot),
+        message.workRoot,
+      );
+      await send({ type: 'result', result });
+    } catch (error) {
+      const e = error as Error & { code?: string; exitCode?: number };
+      await send({
+        type: 'error',
+        message: e.message ?? String(error),
+        stack: e.stack,
+        code: e.code,
+        exitCode: e.exitCode,
+      });
+    }
+    process.disconnect?.();
+    process.exit(0);
+  },
+);

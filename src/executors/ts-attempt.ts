@@ -3,9 +3,7 @@
  * schemas, hand it its inputs and output paths, validate what it returns, store its artifacts.
  * Used in-process by the local executor and inside child processes (isolation: 'process').
  */
-import { mkdtempSync } from 'node:fs';
 import { mkdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { format } from 'node:util';
 import type { z } from 'zod';
@@ -24,12 +22,14 @@ import type { ArtifactTypeName } from '../spec/schema.js';
 import type { ArtifactStore } from '../store/artifact-store.js';
 import { checkInputsUnchanged, fingerprintInputs } from './input-guard.js';
 import { withTaskContext } from './task-context.js';
+import { makeWorkDir } from './work-dirs.js';
 
 export async function runTsAttempt(
   component: AnyComponent,
   request: AttemptRequest,
   hooks: AttemptHooks,
   artifacts: ArtifactStore,
+  workRoot?: string,
 ): Promise<AttemptResult> {
   // Canceled before it started (e.g. during a retry backoff): the component must not run at all.
   if (hooks.signal.aborted) throw hooks.signal.reason;
@@ -64,7 +64,7 @@ export async function runTsAttempt(
   // A scratch directory only when something needs one: most tiny tasks never touch disk.
   let workDir: string | undefined;
   const ensureWorkDir = (): string => {
-    workDir ??= mkdtempSync(join(tmpdir(), 'lathe-task-'));
+    workDir ??= makeWorkDir(workRoot, 'task');
     return workDir;
   };
   const artifactOutputs = Object.entries(component.outputs).filter(([, type]) => isArtifactType(type));

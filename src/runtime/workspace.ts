@@ -9,6 +9,7 @@ import { resolve } from 'node:path';
 import type { TaskExecutor } from '../engine/ports.js';
 import { LatheError, UsageError } from '../errors.js';
 import { LocalExecutor } from '../executors/local-executor.js';
+import { removeStaleWorkDirs } from '../executors/work-dirs.js';
 import type { ArtifactStore } from '../store/artifact-store.js';
 import { LocalArtifactStore } from '../store/local/local-artifact-store.js';
 import type { MetadataStore } from '../store/metadata-store.js';
@@ -70,7 +71,11 @@ export function openWorkspace(options: WorkspaceOptions = {}): Workspace {
   const artifactRoot = resolve(home, 'artifacts');
   const artifacts = new LocalArtifactStore(artifactRoot);
   const killGraceMs = options.killGraceMs ?? killGraceFromEnv();
-  const executor = new LocalExecutor({ artifacts, artifactRoot, killGraceMs });
+  // Attempt scratch space on the artifacts' filesystem: outputs are stored by rename. Directories
+  // a killed runner left behind are removed here, the next time the workspace is opened.
+  const workRoot = resolve(home, 'work');
+  removeStaleWorkDirs(workRoot);
+  const executor = new LocalExecutor({ artifacts, artifactRoot, killGraceMs, workRoot });
   return {
     home,
     store,
