@@ -50,6 +50,22 @@ export function commandHelp(command: CommandSpec): string {
   ].join('\n');
 }
 
+/** node:util's messages, in this CLI's words (its own hints assume a different style of use). */
+function describeParseError(error: NodeJS.ErrnoException): string {
+  const option = /'(-[^' ]*)/.exec(error.message)?.[1];
+  switch (error.code) {
+    case 'ERR_PARSE_ARGS_UNKNOWN_OPTION':
+      return `unknown option '${option}'`;
+    case 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE':
+      // A value that starts with '-' (a negative number) must be attached: --limit=-1.
+      return /ambiguous/.test(error.message)
+        ? `option '${option}' needs a value; for a value starting with '-', write ${option}=VALUE`
+        : `option '${option}' needs a value`;
+    default:
+      return error.message.split('\n')[0] ?? String(error);
+  }
+}
+
 export function parseCommand(
   command: CommandSpec,
   argv: string[],
@@ -69,7 +85,9 @@ export function parseCommand(
       strict: true,
     });
   } catch (error) {
-    throw new UsageError(`${(error as Error).message.split('\n')[0]}\n\n${commandHelp(command)}`);
+    throw new UsageError(
+      `lathe ${command.name}: ${describeParseError(error as NodeJS.ErrnoException)}\n\n${commandHelp(command)}`,
+    );
   }
   const values = parsed.values as Record<string, any>;
   if (!values.help) {

@@ -1,5 +1,5 @@
 /** `lathe runs list|show`, `lathe logs`, `lathe lineage`: read-only views of the metadata store. */
-import { ArtifactNotFoundError, UsageError } from '../errors.js';
+import { ArtifactNotFoundError, LatheError, UsageError } from '../errors.js';
 import { openWorkspace } from '../runtime/workspace.js';
 import type {
   ArtifactRecord,
@@ -88,7 +88,7 @@ export const runsListCommand: CommandSpec = {
         return 0;
       }
       if (runs.length === 0) {
-        process.stdout.write('no runs yet\n');
+        process.stdout.write(values.pipeline || values.status ? 'no runs match\n' : 'no runs yet\n');
         return 0;
       }
       const rows = [['RUN', 'PIPELINE', 'STATUS', 'STARTED', 'DURATION']];
@@ -375,7 +375,10 @@ export const lineageCommand: CommandSpec = {
         if (matches.length === 0) throw new ArtifactNotFoundError(query);
         const ids = new Set(matches.map((m) => m.id));
         if (ids.size > 1 && new Set(matches.map((m) => m.hash)).size > 1) {
-          throw new ArtifactNotFoundError(query, `it is ambiguous (${[...ids].slice(0, 5).join(', ')})`);
+          throw new LatheError(
+            'ARTIFACT_AMBIGUOUS',
+            `'${query}' matches several artifacts (${[...ids].slice(0, 5).join(', ')}${ids.size > 5 ? ', ...' : ''}); give more of the id or hash`,
+          );
         }
         artifact = matches[0]!;
       }

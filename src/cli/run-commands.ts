@@ -109,6 +109,7 @@ export const runCommand: CommandSpec = {
       const eq = pair.indexOf('=');
       if (eq <= 0) throw new UsageError(`--param '${pair}': expected name=value`);
       const name = pair.slice(0, eq);
+      if (name in params) throw new UsageError(`--param ${name} is given twice`);
       params[name] = coerceCliValue(pair.slice(eq + 1), target.spec.params[name], name);
     }
     const concurrency = parseConcurrency(values.concurrency);
@@ -180,12 +181,10 @@ export async function findRun(store: MetadataStore, id: string): Promise<RunReco
   const matches = await store.findRuns(id);
   if (matches.length === 0) throw new RunNotFoundError(id);
   if (matches.length > 1) {
-    throw new RunNotFoundError(
-      id,
-      `it is ambiguous (${matches
-        .slice(0, 5)
-        .map((r) => r.id)
-        .join(', ')}...)`,
+    const shown = matches.slice(0, 5).map((r) => r.id);
+    throw new LatheError(
+      'RUN_AMBIGUOUS',
+      `'${id}' matches several runs (${shown.join(', ')}${matches.length > 5 ? ', ...' : ''}); give more of the id`,
     );
   }
   return matches[0]!;

@@ -87,7 +87,7 @@ export async function runCommandAttempt(
       } catch {
         throw new LatheError(
           'OUTPUT_INVALID',
-          `task '${request.task}' did not write its output '${name}' (expected a JSON value in the file {{outputs.${name}}})`,
+          `task '${request.task}' did not write its output '${name}' (expected a JSON value in ${path}, the file {{outputs.${name}}} names)`,
         );
       }
       scalars[name] = parseScalar(text, output.scalar, request.task, name);

@@ -261,6 +261,7 @@ export function localFileHashes(
   command: readonly string[],
   declared: readonly string[] | undefined,
   baseDir: string,
+  component?: string,
 ): Record<string, string> | undefined {
   const hashes: Record<string, string> = {};
   for (const arg of command) {
@@ -275,7 +276,7 @@ export function localFileHashes(
         'FILE_NOT_FOUND',
         `declared file '${file}' does not exist in ${baseDir}`,
         {
-          field: 'files',
+          field: component ? `components.${component}.files` : 'files',
         },
       );
     }

@@ -70,8 +70,8 @@ export function coerceCliValue(raw: string, spec: ParamSpec | undefined, name: s
   if (type === 'string') return raw;
   if (type === 'number' || type === 'integer') {
     const value = Number(raw);
-    if (raw.trim() === '' || Number.isNaN(value)) {
-      throw new ParamValidationError(undefined, name, `'${raw}' is not a number`);
+    if (raw.trim() === '' || !Number.isFinite(value)) {
+      throw new ParamValidationError(undefined, name, `'${raw}' is not a finite number`);
     }
     return value;
   }
@@ -80,10 +80,17 @@ export function coerceCliValue(raw: string, spec: ParamSpec | undefined, name: s
     if (raw === 'false') return false;
     throw new ParamValidationError(undefined, name, `'${raw}' is not true or false`);
   }
-  // Arrays, objects and unions: JSON if it parses, else the plain string.
+  // Arrays and objects must be JSON; for unions, JSON if it parses, else the plain string.
   try {
     return JSON.parse(raw);
   } catch {
+    if (type === 'array' || type === 'object') {
+      throw new ParamValidationError(
+        undefined,
+        name,
+        `'${raw}' is not JSON (write e.g. ${type === 'array' ? "'[1,2]'" : `'{"a":1}'`})`,
+      );
+    }
     return raw;
   }
 }

@@ -12,7 +12,7 @@ describe('param validation', () => {
     const result = await runCli(['run', fixture('params.ts'), '--param', 'rows=abc'], { cwd: dir });
     expect(result.code).toBe(2);
     expect(result.stderr).toMatch(/param 'rows'/);
-    expect(result.stderr).toMatch(/'abc' is not a number/);
+    expect(result.stderr).toMatch(/'abc' is not a finite number/);
     expect(result.stdout).not.toMatch(/run succeeded|run failed/);
   });
 

@@ -391,9 +391,10 @@ describe('coerceCliValue', () => {
     }
     expect(caught).toBeInstanceOf(ParamValidationError);
     expect((caught as ParamValidationError).param).toBe('n');
-    expect((caught as Error).message).toBe("pipeline param 'n': 'abc' is not a number");
-    expect(() => coerceCliValue('', s.i, 'i')).toThrow("'' is not a number");
-    expect(() => coerceCliValue('  ', s.i, 'i')).toThrow('is not a number');
+    expect((caught as Error).message).toBe("pipeline param 'n': 'abc' is not a finite number");
+    expect(() => coerceCliValue('', s.i, 'i')).toThrow("'' is not a finite number");
+    expect(() => coerceCliValue('  ', s.i, 'i')).toThrow('is not a finite number');
+    expect(() => coerceCliValue('Infinity', s.n, 'n')).toThrow("'Infinity' is not a finite number");
   });
 
   it('parses booleans strictly', () => {
@@ -415,8 +416,8 @@ describe('coerceCliValue', () => {
     expect(coerceCliValue('{"a": 1}', s.obj, 'obj')).toEqual({ a: 1 });
   });
 
-  it('falls back to the raw string when JSON does not parse or the param is unknown', () => {
-    expect(coerceCliValue('not json', s.list, 'list')).toBe('not json');
+  it('asks for JSON for a list, and falls back to the raw string for an unknown param', () => {
+    expect(() => coerceCliValue('not json', s.list, 'list')).toThrow("'not json' is not JSON (write e.g. '[1,2]')");
     expect(coerceCliValue('5', undefined, 'x')).toBe(5);
     expect(coerceCliValue('abc', undefined, 'x')).toBe('abc');
   });
