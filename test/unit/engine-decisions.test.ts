@@ -417,7 +417,9 @@ describe('coerceCliValue', () => {
   });
 
   it('asks for JSON for a list, and falls back to the raw string for an unknown param', () => {
-    expect(() => coerceCliValue('not json', s.list, 'list')).toThrow("'not json' is not JSON (write e.g. '[1,2]')");
+    expect(() => coerceCliValue('not json', s.list, 'list')).toThrow(
+      "'not json' is not JSON (write e.g. '[1,2]')",
+    );
     expect(coerceCliValue('5', undefined, 'x')).toBe(5);
     expect(coerceCliValue('abc', undefined, 'x')).toBe('abc');
   });
