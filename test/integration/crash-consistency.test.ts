@@ -9,19 +9,9 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { seededRandom } from '../../examples/quickstart/data.js';
 import { hashPath } from '../../src/store/hash-path.js';
 import { fixture, makeTempDir, removeDir, runJson, sleep, startCli } from './cli.js';
-
-function seeded(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function executions(dir: string): number {
   const log = join(dir, 'executions.log');
@@ -81,7 +71,7 @@ describe('kill -9 at random moments', () => {
   afterAll(() => removeDir(dir));
 
   it('leaves a consistent store every time, and resume finishes the run exactly', async () => {
-    const random = seeded(20261125);
+    const random = seededRandom(20261125);
     const home = join(dir, '.lathe');
     const run = ['run', fixture('crash.ts'), '-p', `dir=${dir}`];
     let runId: string | undefined;
