@@ -56,7 +56,15 @@ export interface RunContext<P extends ParamShape, I extends InputShape, O extend
   workDir: string;
 }
 
-export type Valueish<T> = T | Ref<T> | Ref<unknown> | Collected<unknown>;
+/**
+ * What a param accepts: a value, a ref to a value of the same type (a param, an upstream output,
+ * a loop item), or, for a list param, the collected outputs of a loop. A string may also be a
+ * `{{...}}` template. Type errors here are caught by tsc before anything runs.
+ */
+export type Valueish<T> =
+  | T
+  | Ref<NonNullable<T>>
+  | (NonNullable<T> extends readonly (infer E)[] ? Collected<E> : never);
 type ArtifactRefish = Ref<unknown> | Collected<unknown>;
 
 export type CallArgs<P extends ParamShape, I extends InputShape> = {
