@@ -155,6 +155,16 @@ export async function startRun(options: EngineOptions, params: Record<string, un
 export async function resumeRun(options: EngineOptions, runId: string): Promise<RunSummary> {
   const record = await options.store.getRun(runId);
   if (!record) throw new RunNotFoundError(runId);
+  // Take the run over from its dead runner, atomically: a second resume started at the same
+  // moment loses here instead of running the same tasks twice.
+  await options.store.commit([
+    {
+      op: 'claimRun',
+      id: runId,
+      expected: { pid: record.runnerPid, host: record.runnerHost },
+      runner: { pid: process.pid, host: hostname() },
+    },
+  ]);
   const priorTasks = await options.store.listTasks(runId);
   const prior = new Map<string, { record: TaskRecord; outputs: TaskOutputs }>();
   const interrupted: StoreOp[] = [];

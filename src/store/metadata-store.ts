@@ -13,6 +13,7 @@
  * The engine batches its writes this way, so a runner killed at any moment leaves the store
  * at a consistent point.
  */
+import { LatheError } from '../errors.js';
 import type { ArtifactTypeName } from '../spec/schema.js';
 
 export const RUN_STATUSES = ['pending', 'running', 'succeeded', 'failed', 'canceled'] as const;
@@ -136,6 +137,16 @@ export type StoreOp =
   | { op: 'putPipeline'; pipeline: PipelineRecord }
   | { op: 'putRun'; run: RunRecord }
   | { op: 'updateRun'; id: string; patch: Partial<Omit<RunRecord, 'id'>> }
+  /**
+   * Takes over a run for a new runner, only if its recorded runner is still `expected` (the dead
+   * one): the commit fails with RunClaimedError otherwise, so two resumes cannot both take it.
+   */
+  | {
+      op: 'claimRun';
+      id: string;
+      expected: { pid: number | null; host: string | null };
+      runner: { pid: number; host: string };
+    }
   | { op: 'putTask'; task: TaskRecord }
   | { op: 'updateTask'; id: string; patch: Partial<Omit<TaskRecord, 'id' | 'runId'>> }
   | { op: 'putAttempt'; attempt: AttemptRecord }
@@ -144,6 +155,13 @@ export type StoreOp =
   | { op: 'putLogs'; logs: LogRecord[] }
   | { op: 'putCacheEntry'; entry: CacheEntry }
   | { op: 'deleteCacheEntry'; key: string };
+
+/** A claimRun lost: another runner took the run first. */
+export class RunClaimedError extends LatheError {
+  constructor(runId: string) {
+    super('RUN_CLAIMED', `run ${runId} was taken over by another runner (another 'lathe resume'?)`);
+  }
+}
 
 export interface RunFilter {
   pipelineName?: string;

@@ -260,6 +260,26 @@ export function metadataStoreCases(name: string, open: () => Promise<MetadataSto
         expect(await store.listAttempts(t.id)).toEqual([done, second]);
       });
 
+      it('claims a run only from the runner it expects, atomically', async () => {
+        await seedRun('r_01');
+        const before = await store.getRun('r_01');
+        const expected = { pid: before!.runnerPid, host: before!.runnerHost };
+        await store.commit([{ op: 'claimRun', id: 'r_01', expected, runner: { pid: 4242, host: 'h1' } }]);
+        expect(await store.getRun('r_01')).toMatchObject({ runnerPid: 4242, runnerHost: 'h1' });
+        // A second claimant still expecting the old runner loses, and nothing of its commit applies.
+        await expect(
+          store.commit([
+            { op: 'updateRun', id: 'r_01', patch: { status: 'failed' } },
+            { op: 'claimRun', id: 'r_01', expected, runner: { pid: 5353, host: 'h2' } },
+          ]),
+        ).rejects.toMatchObject({ code: 'RUN_CLAIMED' });
+        expect(await store.getRun('r_01')).toMatchObject({
+          runnerPid: 4242,
+          runnerHost: 'h1',
+          status: 'running',
+        });
+      });
+
       it('replaces a run put again under the same id', async () => {
         await seedRun('r_01');
         const again = run('r_01', { status: 'pending', runnerPid: null, runnerHost: null });

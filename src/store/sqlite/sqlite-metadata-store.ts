@@ -26,6 +26,7 @@ import type {
   TaskRecord,
   TaskStatus,
 } from '../metadata-store.js';
+import { RunClaimedError } from '../metadata-store.js';
 import { migrate } from './migrations.js';
 
 type SqlValue = string | number | bigint | Buffer | null;
@@ -347,6 +348,8 @@ function describeOp(op: StoreOp): string {
       return `putRun ${op.run?.id}`;
     case 'updateRun':
       return `updateRun ${op.id}`;
+    case 'claimRun':
+      return `claimRun ${op.id}`;
     case 'putTask':
       return `putTask ${op.task?.id}`;
     case 'updateTask':
@@ -418,6 +421,7 @@ export class SqliteMetadataStore implements MetadataStore {
   private readonly upsertRun: Database.Statement;
   private readonly upsertTask: Database.Statement;
   private readonly upsertAttempt: Database.Statement;
+  private readonly claimRunStatement: Database.Statement;
   private readonly insertArtifact: Database.Statement;
   private readonly upsertEvent: Database.Statement;
   private readonly insertLog: Database.Statement;
@@ -453,6 +457,9 @@ export class SqliteMetadataStore implements MetadataStore {
     this.upsertTask = db.prepare(upsertSql('tasks', TASK_COLUMNS, ['id']));
     // There is no updateAttempt op: an attempt is put when it starts and put again when it ends.
     this.upsertAttempt = db.prepare(upsertSql('attempts', ATTEMPT_COLUMNS, ['task_id', 'attempt']));
+    this.claimRunStatement = db.prepare(
+      'UPDATE runs SET runner_pid = ?, runner_host = ? WHERE id = ? AND runner_pid IS ? AND runner_host IS ?',
+    );
     // Artifact records are immutable once written; re-putting one (e.g. a replayed batch) is a no-op.
     this.insertArtifact = db.prepare(
       'INSERT INTO artifacts (id, type, uri, hash, size, metadata, created_at) VALUES (?, ?, ?, ?, ?, ?, ?) ' +
@@ -521,6 +528,8 @@ export class SqliteMetadataStore implements MetadataStore {
         try {
           this.apply(op);
         } catch (err) {
+          // A lost claim is an answer, not a storage failure: it keeps its own type.
+          if (err instanceof RunClaimedError) throw err;
           const cause = err as Error & { code?: string };
           const hint = cause.code === 'SQLITE_CONSTRAINT_FOREIGNKEY' ? foreignKeyHint(op) : '';
           throw new Error(
@@ -567,6 +576,18 @@ export class SqliteMetadataStore implements MetadataStore {
       case 'updateRun':
         this.update('runs', 'run', RUN_PATCH_COLUMNS, op.id, op.patch);
         return;
+      case 'claimRun': {
+        // Compare-and-set on the recorded runner: IS compares NULLs as equal.
+        const changed = this.claimRunStatement.run(
+          op.runner.pid,
+          op.runner.host,
+          op.id,
+          op.expected.pid,
+          op.expected.host,
+        ).changes;
+        if (changed === 0) throw new RunClaimedError(op.id);
+        return;
+      }
       case 'putTask': {
         const t = op.task;
         this.upsertTask.run(
