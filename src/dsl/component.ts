@@ -65,14 +65,34 @@ export type Valueish<T> =
   | T
   | Ref<NonNullable<T>>
   | (NonNullable<T> extends readonly (infer E)[] ? Collected<E> : never);
-type ArtifactRefish = Ref<unknown> | Collected<unknown>;
+/**
+ * The build-time value of an artifact output: only its type matters, so that tsc rejects a
+ * Dataset wired into a Model input (the compiler checks it again at run time).
+ */
+export interface ArtifactValue<T extends ArtifactTypeName = ArtifactTypeName> {
+  readonly __artifact: T;
+}
+
+/** An input of type `T` takes an output of type `T`; an `Artifact` input takes any. */
+type Accepted<T extends ArtifactTypeName> = ArtifactValue<T extends 'Artifact' ? ArtifactTypeName : T>;
+
+type InputArg<I> =
+  I extends ArtifactListType<infer T>
+    ? Collected<Accepted<T>>
+    : I extends ArtifactType<infer T>
+      ? Ref<Accepted<T>>
+      : never;
 
 export type CallArgs<P extends ParamShape, I extends InputShape> = {
   [K in keyof P]?: Valueish<z.input<P[K]>>;
-} & { [K in keyof I]: I[K] extends { isOptional: true } ? ArtifactRefish | undefined : ArtifactRefish };
+} & { [K in keyof I]: I[K] extends { isOptional: true } ? InputArg<I[K]> | undefined : InputArg<I[K]> };
 
 export type TaskOutputs<O extends OutputShape> = {
-  [K in keyof O]: O[K] extends z.ZodType ? Ref<z.output<O[K]>> : Ref<ArtifactTypeName>;
+  [K in keyof O]: O[K] extends z.ZodType
+    ? Ref<z.output<O[K]>>
+    : O[K] extends ArtifactType<infer T>
+      ? Ref<ArtifactValue<T>>
+      : never;
 };
 
 export interface ComponentDefaults {

@@ -176,6 +176,8 @@ describe('compile errors name the task and the field', () => {
   it('reports a Dataset output wired into a Model input', () => {
     const p = pipeline({ name: 'artifact-mismatch' }, () => {
       const data = makeData({});
+      // tsc rejects this too; the compiler must reject it for specs and untyped callers.
+      // @ts-expect-error a Dataset into a Model input
       evaluate({ model: data.outputs.data });
     });
     const error = compileError(p);
@@ -187,6 +189,7 @@ describe('compile errors name the task and the field', () => {
   it('reports a scalar output wired into an artifact input', () => {
     const p = pipeline({ name: 'scalar-into-artifact' }, () => {
       const data = makeData({});
+      // @ts-expect-error a number output into an artifact input
       evaluate({ model: data.outputs.count });
     });
     const error = compileError(p);

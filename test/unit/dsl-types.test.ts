@@ -24,6 +24,11 @@ const wantsNumbers = component({
   params: { values: z.array(z.number()) },
   run: () => undefined,
 });
+const produceModel = component({
+  name: 'types-produce-model',
+  outputs: { model: Model },
+  run: async ({ outputs }) => outputs.model.writeText('m'),
+});
 const wantsModel = component({ name: 'types-wants-model', inputs: { model: Model }, run: () => undefined });
 
 describe('DSL types', () => {
@@ -36,6 +41,7 @@ describe('DSL types', () => {
       const loop = parallelFor([1, 2, 3], () => produce({}));
       wantsNumbers({ values: collect(loop.outputs.n) });
       wantsNumbers({ values: [1, 2] });
+      wantsModel({ model: produceModel({}).outputs.model });
     });
     expect(compilePipeline(p).tasks.length).toBeGreaterThan(0);
   });
@@ -52,6 +58,7 @@ describe('DSL types', () => {
       const loop = parallelFor([1, 2], () => produce({}));
       // @ts-expect-error collected strings into a list of numbers
       wantsNumbers({ values: collect(loop.outputs.label) }).named('bad-collect');
+      // @ts-expect-error a Dataset output into a Model input
       wantsModel({ model: a.outputs.data }).named('bad-artifact');
     });
     // The runtime checks still stand behind the types (here: the artifact type).
