@@ -279,6 +279,7 @@ class RunExecution {
     this.controller.abort(new Error('run canceled'));
     // Tasks waiting for a retry will not get one.
     for (const [task, timer] of this.retryTimers) {
+      if (task.exitHandler) continue; // exit handlers run (and retry) through a cancel
       clearTimeout(timer);
       this.retryTimers.delete(task);
       this.failCanceledRetry(task);
