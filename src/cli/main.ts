@@ -95,7 +95,10 @@ const argv = process.argv.slice(2);
 
 main(argv).then(
   (code) => {
+    // Exit once the output is written: timers a component left behind (it ignored its abort
+    // signal) must not keep the command alive after the run is over.
     process.exitCode = code;
+    process.stdout.write('', () => process.exit(code));
   },
   (error: unknown) => {
     let code = 'INTERNAL';
@@ -126,5 +129,7 @@ main(argv).then(
     if (argv.includes('--json')) {
       process.stdout.write(`${JSON.stringify({ error: { code, message: message.split('\n')[0] } })}\n`);
     }
+    const exitCode = Number(process.exitCode);
+    process.stdout.write('', () => process.exit(exitCode));
   },
 );

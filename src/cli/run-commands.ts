@@ -247,6 +247,7 @@ export const resumeCommand: CommandSpec = {
             signal,
           },
           run.id,
+          run,
         ),
       );
       return finishRun(summary, Boolean(values.json));

@@ -23,6 +23,8 @@ export interface AttemptRequest {
   baseDir: string;
   params: Record<string, unknown>;
   inputs: Record<string, InputArtifactRef | InputArtifactRef[]>;
+  /** The task's timeout; the engine enforces it through the signal, executors may use it too. */
+  timeoutMs?: number;
 }
 
 export interface ProducedArtifact {

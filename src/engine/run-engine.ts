@@ -9,6 +9,7 @@
  * killed at any moment leaves the store at a consistent point, and resume redoes the rest.
  */
 import { randomBytes } from 'node:crypto';
+import { setMaxListeners } from 'node:events';
 import { availableParallelism, hostname } from 'node:os';
 import { RunNotFoundError, TaskFailedError, TaskTimeoutError } from '../errors.js';
 import { specDigest } from '../spec/compile.js';
@@ -20,6 +21,7 @@ import type {
   ArtifactRecord,
   LogRecord,
   MetadataStore,
+  RunRecord,
   RunStatus,
   StoreOp,
   TaskRecord,
@@ -152,16 +154,22 @@ export async function startRun(options: EngineOptions, params: Record<string, un
 }
 
 /** Re-runs what did not succeed in an earlier run, under the same run id. */
-export async function resumeRun(options: EngineOptions, runId: string): Promise<RunSummary> {
+export async function resumeRun(
+  options: EngineOptions,
+  runId: string,
+  /** The run as the caller saw it when it decided its runner was dead: the claim expects that runner. */
+  checked?: RunRecord,
+): Promise<RunSummary> {
   const record = await options.store.getRun(runId);
   if (!record) throw new RunNotFoundError(runId);
+  const expected = checked ?? record;
   // Take the run over from its dead runner, atomically: a second resume started at the same
   // moment loses here instead of running the same tasks twice.
   await options.store.commit([
     {
       op: 'claimRun',
       id: runId,
-      expected: { pid: record.runnerPid, host: record.runnerHost },
+      expected: { pid: expected.runnerPid, host: expected.runnerHost },
       runner: { pid: process.pid, host: hostname() },
     },
   ]);
@@ -271,6 +279,8 @@ class RunExecution {
       this.loopsByParent.set(loop.loop ?? '', list);
     }
     options.signal?.addEventListener('abort', () => this.cancel(), { once: true });
+    // Every running attempt listens on the run's signal: many at once is normal, not a leak.
+    setMaxListeners(0, this.controller.signal);
   }
 
   /** Cancels the run: running attempts are aborted, nothing new starts, exit handlers still run. */
@@ -763,13 +773,15 @@ class RunExecution {
       baseDir: this.options.baseDir,
       params: prepared.params,
       inputs: prepared.inputs,
+      timeoutMs: spec.timeoutMs,
     };
     let result: AttemptResult | undefined;
     let failure: Error | undefined;
     try {
       result = await this.runAttempt(task, request, spec.timeoutMs, (pid) => {
-        if (this.unflushed(attemptPending)) attemptOp.attempt.pid = pid;
-        else this.write({ op: 'putAttempt', attempt: { ...attemptOp.attempt, pid } });
+        const flushed = !this.unflushed(attemptPending);
+        attemptOp.attempt.pid = pid; // kept for the attempt's final row too
+        if (flushed) this.write({ op: 'putAttempt', attempt: { ...attemptOp.attempt } });
       });
     } catch (error) {
       failure = error instanceof Error ? error : new Error(String(error));
@@ -786,6 +798,7 @@ class RunExecution {
     if (this.unflushed(attemptPending)) attemptOp.attempt = ended;
     else this.write({ op: 'putAttempt', attempt: ended });
     if (result) {
+      task.error = undefined; // an earlier attempt's error no longer describes the task
       this.recordOutputs(task, result, prepared.key);
       this.updateTask(task, { exitCode });
       this.settleTask(task, 'succeeded');
@@ -837,19 +850,11 @@ class RunExecution {
     const onRunAbort = () => controller.abort(this.controller.signal.reason);
     if (!task.exitHandler) this.controller.signal.addEventListener('abort', onRunAbort, { once: true });
     const timer = setTimeout(() => controller.abort(new TaskTimeoutError(task.name, timeoutMs)), timeoutMs);
-    const started = Date.now();
     const execution = this.options.executor
       .execute(request, { signal: controller.signal, log, spawned })
-      .then(
-        (result) => {
-          // CPU-bound code in this process blocks the timer itself: judge by the clock when it returns.
-          if (Date.now() - started > timeoutMs) throw new TaskTimeoutError(task.name, timeoutMs);
-          return result;
-        },
-        (error) => {
-          throw controller.signal.aborted ? controller.signal.reason : error;
-        },
-      );
+      .catch((error) => {
+        throw controller.signal.aborted ? controller.signal.reason : error;
+      });
     const abandoned = new Promise<never>((_, reject) => {
       controller.signal.addEventListener(
         'abort',
@@ -1182,7 +1187,8 @@ class RunExecution {
     line: string,
     terminal = true,
   ): void {
-    if (line.length > MAX_LOG_LINE_CHARS) {
+    // Lines a LineSplitter already cut are a little over the limit, with their note: kept as they are.
+    if (line.length > MAX_LOG_LINE_CHARS + 100) {
       line = `${line.slice(0, MAX_LOG_LINE_CHARS)} … [line cut: ${line.length - MAX_LOG_LINE_CHARS} more characters]`;
     }
     const name = task?.name ?? '(run)';

@@ -9,6 +9,7 @@ export const MAX_LINE_CHARS = 16 * 1024;
 export class LineSplitter {
   private buffer = '';
   private dropped = 0;
+  private afterCarriageReturn = false;
 
   constructor(private readonly emit: (line: string) => void) {}
 
@@ -30,27 +31,31 @@ export class LineSplitter {
   }
 
   private append(piece: string): void {
-    const cr = piece.lastIndexOf('\r');
-    if (cr !== -1 && cr < piece.length - 1) {
-      // Progress output: the line so far is overwritten by what follows the carriage return.
-      this.buffer = '';
-      this.dropped = 0;
-      piece = piece.slice(cr + 1);
-    } else if (cr === piece.length - 1) {
-      piece = piece.slice(0, -1);
-    }
-    const room = MAX_LINE_CHARS - this.buffer.length;
-    if (piece.length <= room) this.buffer += piece;
-    else {
-      this.buffer += piece.slice(0, Math.max(0, room));
-      this.dropped += piece.length - Math.max(0, room);
-    }
+    const parts = piece.split('\r');
+    parts.forEach((part, index) => {
+      if (index > 0) this.afterCarriageReturn = true;
+      if (part.length === 0) return;
+      if (this.afterCarriageReturn) {
+        // Progress output: text after a carriage return overwrites the line so far (a CRLF line
+        // ending has nothing after its \r, so it keeps the line).
+        this.buffer = '';
+        this.dropped = 0;
+        this.afterCarriageReturn = false;
+      }
+      const room = MAX_LINE_CHARS - this.buffer.length;
+      if (part.length <= room) this.buffer += part;
+      else {
+        this.buffer += part.slice(0, Math.max(0, room));
+        this.dropped += part.length - Math.max(0, room);
+      }
+    });
   }
 
   private flushLine(): void {
     const line = this.dropped ? `${this.buffer} … [line cut: ${this.dropped} more characters]` : this.buffer;
     this.buffer = '';
     this.dropped = 0;
+    this.afterCarriageReturn = false;
     this.emit(line);
   }
 }

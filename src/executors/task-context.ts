@@ -26,10 +26,17 @@ let inSink = false;
 function emit(context: TaskContext, stream: 'stdout' | 'stderr' | 'log', line: string): void {
   inSink = true;
   try {
-    context.sink(stream, line);
+    // The sink (engine, reporter) runs outside the task's context, so what it writes, and timers
+    // it starts, are never taken for the task's own output.
+    current.exit(() => context.sink(stream, line));
   } finally {
     inSink = false;
   }
+}
+
+/** Runs `body` outside any task context (for code that serves a task but is not the task). */
+export function outsideTask<T>(body: () => T): T {
+  return current.exit(body);
 }
 
 function install(): void {

@@ -17,11 +17,11 @@ import type {
   InputArtifactRef,
   ProducedArtifact,
 } from '../engine/ports.js';
-import { LatheError, ParamValidationError, TaskFailedError } from '../errors.js';
+import { LatheError, ParamValidationError, TaskFailedError, TaskTimeoutError } from '../errors.js';
 import type { ArtifactTypeName } from '../spec/schema.js';
 import type { ArtifactStore } from '../store/artifact-store.js';
 import { checkInputsUnchanged, fingerprintInputs } from './input-guard.js';
-import { withTaskContext } from './task-context.js';
+import { outsideTask, withTaskContext } from './task-context.js';
 import { makeWorkDir } from './work-dirs.js';
 
 export async function runTsAttempt(
@@ -94,21 +94,41 @@ export async function runTsAttempt(
     // An error the component's code raises outside its awaited chain (a throw in a timer, an
     // unhandled rejection) fails this attempt, when the runner routes uncaught errors.
     let failAttempt: (error: Error) => void = () => {};
+    let finished = false;
     const strayError = new Promise<never>((_, reject) => {
       failAttempt = reject;
     });
     strayError.catch(() => {});
-    const returned = await abortable(
-      Promise.race([
-        withTaskContext(
-          hooks.log,
-          (error) => failAttempt(error),
-          () => Promise.resolve().then(() => component.run!(context)),
-        ),
-        strayError,
-      ]),
-      hooks.signal,
-    );
+    const onStray = (error: Error) => {
+      // After the attempt is over there is nothing left to fail: keep the error in its log.
+      if (finished)
+        outsideTask(() =>
+          hooks.log('stderr', `error after the task finished: ${error.stack ?? error.message}`),
+        );
+      else failAttempt(error);
+    };
+    let returned: unknown;
+    try {
+      returned = await abortable(
+        Promise.race([
+          withTaskContext(hooks.log, onStray, () => {
+            // A synchronous run that outlasts the timeout held the event loop, so no timer could
+            // stop it: measured here, it fails as a timeout. (Only this task's own time counts.)
+            const started = performance.now();
+            const result = component.run!(context);
+            const syncMs = performance.now() - started;
+            if (request.timeoutMs !== undefined && syncMs > request.timeoutMs) {
+              throw new TaskTimeoutError(request.task, request.timeoutMs);
+            }
+            return Promise.resolve(result);
+          }),
+          strayError,
+        ]),
+        hooks.signal,
+      );
+    } finally {
+      finished = true;
+    }
     await checkInputsUnchanged(inputPrints, request.task);
     const scalars = checkScalars(component, request.task, returned);
     const produced: Record<string, ProducedArtifact> = {};
@@ -223,7 +243,9 @@ function checkScalars(component: AnyComponent, task: string, returned: unknown):
 
 function makeLogger(hooks: AttemptHooks): TaskLogger {
   const write = (stream: 'log' | 'stderr', values: unknown[]) => {
-    for (const line of format(...values).split('\n')) hooks.log(stream, line);
+    outsideTask(() => {
+      for (const line of format(...values).split('\n')) hooks.log(stream, line);
+    });
   };
   const logger = ((...values: unknown[]) => write('log', values)) as TaskLogger;
   logger.info = (...values) => write('log', values);

@@ -26,6 +26,10 @@ describe('misbehaving components', () => {
     expect(task(summary, 'writes-stdout').status).toBe('succeeded');
     const logs = await runCli(['logs', summary.runId, 'writes-stdout'], { cwd: dir });
     expect(logs.stdout).toBe('partial line\nsecond line without newline\n');
+    // ctx.log lines are stored once, and nothing the reporter prints is taken for task output.
+    expect(task(summary, 'quick').status).toBe('succeeded');
+    const quickLogs = await runCli(['logs', summary.runId, 'quick'], { cwd: dir });
+    expect(quickLogs.stdout).toBe('once\n');
   });
 
   it('fails a CPU-bound task past its timeout, and cuts a huge log line', async () => {

@@ -943,6 +943,31 @@ describe('resume', () => {
     expect(taskOf(resumed, 'all').outputs).toEqual({ values: ['x', 'y', 'z'] });
   });
 
+  it('refuses to resume a run another runner has claimed since the caller checked it', async () => {
+    const flag = join(harness.dir, 'claim-flag');
+    const p = pipeline({ name: 'resume-claim' }, () => {
+      failOnce({ flag }).named('f');
+    });
+    const spec = compilePipeline(p);
+    const first = await startRun(harness.options(spec, { cache: false }), {});
+    const checked = (await harness.store.getRun(first.runId))!;
+    // Another resume got there first.
+    await harness.store.commit([
+      {
+        op: 'claimRun',
+        id: first.runId,
+        expected: { pid: checked.runnerPid, host: checked.runnerHost },
+        runner: { pid: 999_999, host: 'elsewhere' },
+      },
+    ]);
+    await expect(
+      resumeRun(harness.options(spec, { cache: false }), first.runId, checked),
+    ).rejects.toMatchObject({
+      code: 'RUN_CLAIMED',
+    });
+    expect(executions.failOnce).toBe(1);
+  });
+
   it('rejects an unknown run id', async () => {
     const spec = compilePipeline(pipeline({ name: 'nothing' }, () => step({ label: 'n' }) && undefined));
     await expect(resumeRun(harness.options(spec), 'nope')).rejects.toThrow("no run matches 'nope'");
