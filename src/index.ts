@@ -34,7 +34,16 @@
  */
 export { z } from 'zod';
 export type { ArtifactListType, ArtifactType, InputArtifact, OutputArtifact } from './dsl/artifacts.js';
-export { Artifact, Dataset, Metrics, Model } from './dsl/artifacts.js';
+export {
+  Artifact,
+  Dataset,
+  DriftReport,
+  Metrics,
+  Model,
+  Schema,
+  Statistics,
+  ValidationReport,
+} from './dsl/artifacts.js';
 export type {
   CommandComponentOptions,
   Component,

@@ -13,14 +13,9 @@ import { RUN_STATUSES } from '../store/metadata-store.js';
 import type { CommandSpec } from './args.js';
 import { formatDuration } from './reporter.js';
 import { findRun, runnerAlive } from './run-commands.js';
+import { table } from './table.js';
 
 const JSON_OPTION = { json: { type: 'boolean', description: 'print JSON' } } as const;
-
-function table(rows: string[][]): string {
-  if (rows.length === 0) return '';
-  const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => (r[i] ?? '').length)));
-  return `${rows.map((r) => r.map((cell, i) => (i === r.length - 1 ? cell : cell.padEnd(widths[i]!))).join('  ')).join('\n')}\n`;
-}
 
 function when(ms: number | null): string {
   return ms ? new Date(ms).toISOString().replace('T', ' ').slice(0, 19) : '-';

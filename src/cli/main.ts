@@ -2,6 +2,12 @@
 /** The `lathe` command line. */
 import { LatheError, UsageError } from '../errors.js';
 import { type CommandSpec, commandHelp, parseCommand } from './args.js';
+import {
+  dataDriftCommand,
+  dataSchemaInferCommand,
+  dataStatsCommand,
+  dataValidateCommand,
+} from './data-commands.js';
 import { lineageCommand, logsCommand, runsListCommand, runsShowCommand } from './inspect-commands.js';
 import { compileCommand, resumeCommand, runCommand } from './run-commands.js';
 
@@ -13,6 +19,10 @@ const COMMANDS: CommandSpec[] = [
   logsCommand,
   resumeCommand,
   lineageCommand,
+  dataStatsCommand,
+  dataSchemaInferCommand,
+  dataValidateCommand,
+  dataDriftCommand,
 ];
 
 function mainHelp(): string {
@@ -55,6 +65,14 @@ async function main(argv: string[]): Promise<number> {
   if (!found) {
     if (argv[0] === 'runs') {
       process.stderr.write(`lathe runs: expected 'list' or 'show'\n\n${mainHelp()}`);
+      return 2;
+    }
+    if (argv[0] === 'data') {
+      const sub =
+        argv[1] === 'schema'
+          ? "lathe data schema: expected 'infer'"
+          : "lathe data: expected 'stats', 'schema infer', 'validate' or 'drift'";
+      process.stderr.write(`${sub}\n\n${mainHelp()}`);
       return 2;
     }
     process.stderr.write(`lathe: unknown command '${argv[0]}'\n\n${mainHelp()}`);

@@ -10,7 +10,12 @@ export interface ArtifactType<T extends ArtifactTypeName = ArtifactTypeName> {
   readonly isOptional: boolean;
   /** An input that takes a list of artifacts, e.g. `collect(trials.outputs.model)`. */
   list(): ArtifactListType<T>;
-  optional(): ArtifactType<T>;
+  /** An input the caller may leave out: `run` sees it as undefined. */
+  optional(): OptionalArtifactType<T>;
+}
+
+export interface OptionalArtifactType<T extends ArtifactTypeName = ArtifactTypeName> extends ArtifactType<T> {
+  readonly isOptional: true;
 }
 
 export interface ArtifactListType<T extends ArtifactTypeName = ArtifactTypeName> {
@@ -27,7 +32,7 @@ function artifactType<T extends ArtifactTypeName>(type: T, isOptional = false): 
     isList: false,
     isOptional,
     list: () => ({ kind: 'artifact', type, isList: true, isOptional: false }),
-    optional: () => artifactType(type, true),
+    optional: () => artifactType(type, true) as OptionalArtifactType<T>,
   };
 }
 
@@ -39,6 +44,14 @@ export const Dataset = artifactType('Dataset');
 export const Model = artifactType('Model');
 /** A JSON object of named numbers. */
 export const Metrics = artifactType('Metrics');
+/** Per-column dataset statistics (JSON, `lathe.statistics`), from `lathe/data`. */
+export const Statistics = artifactType('Statistics');
+/** A dataset schema (YAML, `lathe.schema`): types, nullability, domains, ranges. */
+export const Schema = artifactType('Schema');
+/** The checks of a data validation with their results (JSON, `lathe.validation`). */
+export const ValidationReport = artifactType('ValidationReport');
+/** Per-column drift between two datasets (JSON, `lathe.drift`). */
+export const DriftReport = artifactType('DriftReport');
 
 export function isArtifactType(value: unknown): value is ArtifactType | ArtifactListType {
   return typeof value === 'object' && value !== null && (value as { kind?: unknown }).kind === 'artifact';

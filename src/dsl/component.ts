@@ -27,7 +27,11 @@ type ScalarKeys<O> = Exclude<keyof O, ArtifactKeys<O>>;
 
 export type RunParams<P extends ParamShape> = { [K in keyof P]: z.output<P[K]> };
 export type RunInputs<I extends InputShape> = {
-  [K in keyof I]: I[K] extends ArtifactListType ? InputArtifact[] : InputArtifact;
+  [K in keyof I]: I[K] extends ArtifactListType
+    ? InputArtifact[]
+    : I[K] extends { isOptional: true }
+      ? InputArtifact | undefined
+      : InputArtifact;
 };
 export type RunOutputs<O extends OutputShape> = { [K in ArtifactKeys<O>]: OutputArtifact };
 export type RunResult<O extends OutputShape> = [ScalarKeys<O>] extends [never]
@@ -85,7 +89,12 @@ type InputArg<I> =
 
 export type CallArgs<P extends ParamShape, I extends InputShape> = {
   [K in keyof P]?: Valueish<z.input<P[K]>>;
-} & { [K in keyof I]: I[K] extends { isOptional: true } ? InputArg<I[K]> | undefined : InputArg<I[K]> };
+} & { [K in RequiredInputKeys<I>]: InputArg<I[K]> } & {
+  [K in OptionalInputKeys<I>]?: InputArg<I[K]> | undefined;
+};
+
+type OptionalInputKeys<I> = { [K in keyof I]: I[K] extends { isOptional: true } ? K : never }[keyof I];
+type RequiredInputKeys<I> = Exclude<keyof I, OptionalInputKeys<I>>;
 
 export type TaskOutputs<O extends OutputShape> = {
   [K in keyof O]: O[K] extends z.ZodType

@@ -3,7 +3,16 @@
  * schema builds on these (spec depends on dsl, never the other way round).
  */
 
-export const ARTIFACT_TYPES = ['Artifact', 'Dataset', 'Model', 'Metrics'] as const;
+export const ARTIFACT_TYPES = [
+  'Artifact',
+  'Dataset',
+  'Model',
+  'Metrics',
+  'Statistics',
+  'Schema',
+  'ValidationReport',
+  'DriftReport',
+] as const;
 export type ArtifactTypeName = (typeof ARTIFACT_TYPES)[number];
 
 export const COMPARISON_OPS = ['eq', 'ne', 'lt', 'lte', 'gt', 'gte'] as const;

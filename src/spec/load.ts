@@ -4,47 +4,26 @@
  */
 import { readFileSync } from 'node:fs';
 import { dirname, isAbsolute, relative, resolve } from 'node:path';
-import { LineCounter, parseDocument, stringify } from 'yaml';
+import { stringify } from 'yaml';
 import { PipelineCompileError, SpecLoadError } from '../errors.js';
 import { stripUndefined } from './compile.js';
 import { PipelineSpec } from './schema.js';
 import { validateSpec } from './validate.js';
+import { parseYamlWithSchema } from './yaml-parse.js';
 
 /** Parses and validates spec text. `path` is used in error messages. */
 export function parseSpec(text: string, path: string): PipelineSpec {
-  const lineCounter = new LineCounter();
-  const doc = parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: true });
-  if (doc.errors.length > 0) {
-    const first = doc.errors[0]!;
-    // linePos is only filled in with prettyErrors; compute the line from the offset instead.
-    const line = first.linePos?.[0]?.line ?? (first.pos ? lineCounter.linePos(first.pos[0]).line : undefined);
-    throw new SpecLoadError(path, first.message.split('\n')[0] ?? 'invalid YAML', line);
-  }
-  const raw = doc.toJS({ maxAliasCount: 100 });
-  const parsed = PipelineSpec.safeParse(raw);
-  if (!parsed.success) {
-    const issue = parsed.error.issues[0]!;
-    const issuePath = issue.path.map(String);
-    // Point at the deepest node that exists in the document.
-    let line: number | undefined;
-    for (let depth = issuePath.length; depth >= 0 && line === undefined; depth--) {
-      const node = doc.getIn(issuePath.slice(0, depth), true) as
-        | { range?: [number, number, number] }
-        | undefined;
-      if (node?.range) line = lineCounter.linePos(node.range[0]).line;
-    }
-    const field = issuePath.join('.') || '(root)';
-    throw new SpecLoadError(path, `${field}: ${issue.message}`, line);
-  }
+  const parsed = parseYamlWithSchema(text, PipelineSpec);
+  if (!parsed.ok) throw new SpecLoadError(path, parsed.problem.message, parsed.problem.line);
   try {
-    validateSpec(parsed.data);
+    validateSpec(parsed.value);
   } catch (error) {
     if (error instanceof PipelineCompileError) {
       throw new SpecLoadError(path, error.message, undefined, { cause: error });
     }
     throw error;
   }
-  return parsed.data;
+  return parsed.value;
 }
 
 /** Reads a spec file. A relative `source` is resolved against the file's directory. */

@@ -30,8 +30,28 @@ const produceModel = component({
   run: async ({ outputs }) => outputs.model.writeText('m'),
 });
 const wantsModel = component({ name: 'types-wants-model', inputs: { model: Model }, run: () => undefined });
+const maybeModel = component({
+  name: 'types-maybe-model',
+  inputs: { data: Dataset, model: Model.optional() },
+  run: ({ inputs }) => {
+    // An optional input may be absent at run time.
+    const hash: string | undefined = inputs.model?.hash;
+    return hash === undefined ? undefined : undefined;
+  },
+});
 
 describe('DSL types', () => {
+  it('let optional inputs be left out, and only those', () => {
+    const p = pipeline({ name: 'types-optional' }, () => {
+      const a = produce({});
+      maybeModel({ data: a.outputs.data });
+      maybeModel({ data: a.outputs.data, model: produceModel({}).outputs.model });
+      // @ts-expect-error a required input cannot be left out
+      maybeModel({ model: produceModel({}).outputs.model });
+    });
+    expect(() => compilePipeline(p)).toThrow(/data/);
+  });
+
   it('accept values and refs of the right type', () => {
     const p = pipeline({ name: 'types-ok', params: { label: z.string().default('x') } }, ({ params }) => {
       const a = produce({});

@@ -329,7 +329,7 @@ describe('YAML errors', () => {
   it('reports an empty document', () => {
     const error = loadError('');
     expect(error.code).toBe('SPEC_INVALID');
-    expect(error.message).toContain('(root)');
+    expect(error.message).toContain('the file is empty');
   });
 });
 

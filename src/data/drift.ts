@@ -1,0 +1,433 @@
+/**
+ * Drift and skew: compare a reference and a current dataset column by column. Defaults follow
+ * Evidently (the test depends on the column's type and the reference's size); unlike Evidently
+ * and TFDV, every column's statistic, p-value or score is always reported, p-values can be
+ * corrected for testing many columns at once (Benjamini–Hochberg), and an effect-size floor stops
+ * large samples from flagging negligible differences.
+ *
+ * The heavy lifting (sorting two million values, cumulative distributions, binning) is SQL on
+ * DuckDB; the distributions of the test statistics are computed in `stat-tests.ts`.
+ */
+import { isNumeric, type LogicalType } from './columns.js';
+import { DataUsageError } from './data-errors.js';
+import { type DataEngine, quoteIdent, sqlNumber, withEngine } from './duckdb.js';
+import { type DataSource, type LoadedTable, loadTable } from './sources.js';
+import {
+  benjaminiHochberg,
+  chiSquaredHomogeneity,
+  cramersV,
+  jensenShannonDistance,
+  ksTwoSamplePValue,
+  lInfinityDistance,
+  populationStabilityIndex,
+  sturgesBinEdges,
+} from './stat-tests.js';
+import { histogramCounts, isLoadedTable, nextDown } from './statistics.js';
+
+export const DRIFT_METHODS = ['ks', 'chisquare', 'wasserstein', 'psi', 'jensenshannon', 'linf'] as const;
+export type DriftMethod = (typeof DRIFT_METHODS)[number];
+
+/** p-value tests flag drift when p < threshold; distances when score ≥ threshold. */
+export const DEFAULT_THRESHOLDS: Record<DriftMethod, number> = {
+  ks: 0.05,
+  chisquare: 0.05,
+  wasserstein: 0.1,
+  psi: 0.1,
+  jensenshannon: 0.1,
+  linf: 0.1,
+};
+
+const P_VALUE_METHODS = new Set<DriftMethod>(['ks', 'chisquare']);
+const NUMERIC_ONLY = new Set<DriftMethod>(['ks', 'wasserstein']);
+
+export interface DriftOptions {
+  /** Columns to compare (default: every column present in both). */
+  columns?: string[];
+  /** One method for all columns, or 'auto' (default) to choose by type and size as Evidently does. */
+  method?: DriftMethod | 'auto';
+  /** Per-column methods, overriding `method`. */
+  methods?: Record<string, DriftMethod>;
+  /** Per-method thresholds, overriding DEFAULT_THRESHOLDS. */
+  thresholds?: Partial<Record<DriftMethod, number>>;
+  /** Per-column thresholds, overriding the method's. */
+  columnThresholds?: Record<string, number>;
+  /** Correct p-values across columns: 'bh' (Benjamini–Hochberg false-discovery rate) or 'none' (default). */
+  correction?: 'none' | 'bh';
+  /**
+   * Effect-size mode: a p-value test flags drift only when the effect is at least this large too
+   * (the KS statistic D for numbers, Cramér's V for categories, both 0–1). On large samples
+   * p-values flag differences too small to matter; this keeps only those that do.
+   */
+  minEffectSize?: number;
+  /** The dataset drifts when at least this share of compared columns drift (default 0.5). */
+  driftShare?: number;
+  /** Reference rows up to which the p-value tests are the automatic choice (default 1000). */
+  smallSampleRows?: number;
+}
+
+export interface DriftDistribution {
+  /** Numbers: histogram edges shared by both samples. */
+  edges?: number[];
+  /** Categories (most frequent first, at most 50) or bins. */
+  labels?: string[];
+  reference: number[];
+  current: number[];
+}
+
+export interface ColumnDrift {
+  column: string;
+  logicalType: LogicalType;
+  method: DriftMethod;
+  /** D for KS, χ² for chi-squared, the distance or index otherwise. */
+  statistic: number;
+  /** p-value tests only; null for distances. */
+  pValue: number | null;
+  /** After the Benjamini–Hochberg correction, when requested. */
+  adjustedPValue: number | null;
+  /** The number compared with the threshold: the (adjusted) p-value or the distance. */
+  score: number;
+  threshold: number;
+  /** KS D or Cramér's V, for p-value tests. */
+  effectSize: number | null;
+  drifted: boolean;
+  referenceCount: number;
+  currentCount: number;
+  /** Values left out: nulls, and NaN/±Infinity for numbers. */
+  referenceExcluded: number;
+  currentExcluded: number;
+  distribution: DriftDistribution;
+  note?: string;
+}
+
+export interface DriftReport {
+  kind: 'lathe.drift';
+  version: 1;
+  reference: { source: string; rows: number };
+  current: { source: string; rows: number };
+  correction: 'none' | 'bh';
+  minEffectSize: number | null;
+  columns: ColumnDrift[];
+  driftedColumns: number;
+  driftShare: number;
+  shareThreshold: number;
+  driftDetected: boolean;
+  /** Columns that are in one dataset only (not compared). */
+  unmatchedColumns: string[];
+}
+
+type Input = DataSource | string | LoadedTable;
+
+export async function computeDrift(
+  reference: Input,
+  current: Input,
+  options: DriftOptions = {},
+  engine?: DataEngine,
+): Promise<DriftReport> {
+  return withEngine(engine, async (own) => {
+    const ref = isLoadedTable(reference) ? reference : await loadTable(own, reference);
+    const cur = isLoadedTable(current) ? current : await loadTable(own, current);
+    return driftOf(own, ref, cur, options);
+  });
+}
+
+/**
+ * Training/serving skew as TFDV computes it: L∞ distance between category proportions for
+ * categorical columns, Jensen–Shannon distance over shared bins for numeric ones.
+ */
+export async function computeSkew(
+  training: Input,
+  serving: Input,
+  options: Omit<DriftOptions, 'method' | 'methods'> = {},
+  engine?: DataEngine,
+): Promise<DriftReport> {
+  return withEngine(engine, async (own) => {
+    const ref = isLoadedTable(training) ? training : await loadTable(own, training);
+    const cur = isLoadedTable(serving) ? serving : await loadTable(own, serving);
+    const methods: Record<string, DriftMethod> = {};
+    for (const column of ref.columns)
+      methods[column.name] = isNumeric(column.logicalType) ? 'jensenshannon' : 'linf';
+    return driftOf(own, ref, cur, { ...options, methods });
+  });
+}
+
+async function driftOf(
+  engine: DataEngine,
+  ref: LoadedTable,
+  cur: LoadedTable,
+  options: DriftOptions,
+): Promise<DriftReport> {
+  const curByName = new Map(cur.columns.map((column) => [column.name, column]));
+  const refByName = new Map(ref.columns.map((column) => [column.name, column]));
+  const unmatched = [
+    ...ref.columns.filter((column) => !curByName.has(column.name)).map((column) => column.name),
+    ...cur.columns.filter((column) => !refByName.has(column.name)).map((column) => column.name),
+  ];
+  const names =
+    options.columns ??
+    ref.columns.filter((column) => curByName.has(column.name)).map((column) => column.name);
+  for (const name of names) {
+    if (!refByName.has(name))
+      throw new DataUsageError(`drift: column '${name}' is not in the reference data (${ref.description})`);
+    if (!curByName.has(name))
+      throw new DataUsageError(`drift: column '${name}' is not in the current data (${cur.description})`);
+  }
+  for (const [name, method] of Object.entries(options.methods ?? {})) {
+    if (!(DRIFT_METHODS as readonly string[]).includes(method)) {
+      throw new DataUsageError(
+        `drift: column '${name}': unknown method '${method}' (use ${DRIFT_METHODS.join(', ')})`,
+      );
+    }
+  }
+  const results: ColumnDrift[] = [];
+  for (const name of names) {
+    const refColumn = refByName.get(name)!;
+    const curColumn = curByName.get(name)!;
+    const result = await columnDrift(
+      engine,
+      ref,
+      cur,
+      name,
+      refColumn.logicalType,
+      curColumn.logicalType,
+      options,
+    );
+    result.distribution = truncateCategories(result.distribution, MAX_REPORTED_CATEGORIES);
+    results.push(result);
+  }
+  const correction = options.correction ?? 'none';
+  if (correction === 'bh') {
+    const tested = results.filter((r) => r.pValue !== null);
+    const adjusted = benjaminiHochberg(tested.map((r) => r.pValue!));
+    tested.forEach((r, k) => {
+      r.adjustedPValue = adjusted[k]!;
+      r.score = r.adjustedPValue;
+      r.drifted = pValueVerdict(r, options);
+    });
+  }
+  const drifted = results.filter((r) => r.drifted).length;
+  const share = results.length === 0 ? 0 : drifted / results.length;
+  const shareThreshold = options.driftShare ?? 0.5;
+  return {
+    kind: 'lathe.drift',
+    version: 1,
+    reference: { source: ref.description, rows: ref.rowCount },
+    current: { source: cur.description, rows: cur.rowCount },
+    correction,
+    minEffectSize: options.minEffectSize ?? null,
+    columns: results,
+    driftedColumns: drifted,
+    driftShare: share,
+    shareThreshold,
+    driftDetected: results.length > 0 && share >= shareThreshold,
+    unmatchedColumns: unmatched,
+  };
+}
+
+function pValueVerdict(result: ColumnDrift, options: DriftOptions): boolean {
+  const significant = result.score < result.threshold;
+  if (options.minEffectSize === undefined || result.effectSize === null) return significant;
+  return significant && result.effectSize >= options.minEffectSize;
+}
+
+/** A numeric view of a column: numbers as DOUBLE, dates and timestamps as epoch seconds. */
+function numericExpr(name: string, type: LogicalType): string {
+  const c = quoteIdent(name);
+  return type === 'date' || type === 'timestamp' ? `epoch(${c})::DOUBLE` : `${c}::DOUBLE`;
+}
+
+function isNumberLike(type: LogicalType): boolean {
+  return isNumeric(type) || type === 'date' || type === 'timestamp';
+}
+
+async function columnDrift(
+  engine: DataEngine,
+  ref: LoadedTable,
+  cur: LoadedTable,
+  name: string,
+  refType: LogicalType,
+  curType: LogicalType,
+  options: DriftOptions,
+): Promise<ColumnDrift> {
+  const numeric = isNumberLike(refType) && isNumberLike(curType);
+  const value = numeric ? numericExpr(name, refType) : `${quoteIdent(name)}::VARCHAR`;
+  const valid = numeric ? `isfinite(${value})` : `${quoteIdent(name)} IS NOT NULL`;
+  const counts = await engine.row<{
+    n1: number;
+    n2: number;
+    t1: number;
+    t2: number;
+    u1: number;
+    sd1: number | null;
+  }>(
+    `SELECT
+       (SELECT count(*) FILTER (WHERE ${valid}) FROM ${ref.view}) AS n1,
+       (SELECT count(*) FILTER (WHERE ${valid}) FROM ${cur.view}) AS n2,
+       (SELECT count(*) FROM ${ref.view}) AS t1,
+       (SELECT count(*) FROM ${cur.view}) AS t2,
+       (SELECT count(DISTINCT ${value}) FILTER (WHERE ${valid}) FROM ${ref.view}) AS u1,
+       ${numeric ? `(SELECT stddev_pop(${value}) FILTER (WHERE ${valid}) FROM ${ref.view})` : 'NULL'} AS sd1`,
+  );
+  const n1 = Number(counts.n1);
+  const n2 = Number(counts.n2);
+  const uniqueInReference = Number(counts.u1);
+  const perColumn = options.methods?.[name];
+  let method = perColumn ?? chooseMethod(options.method ?? 'auto', numeric, n1, uniqueInReference, options);
+  let note: string | undefined;
+  if (!numeric && NUMERIC_ONLY.has(method)) {
+    if (perColumn)
+      throw new DataUsageError(
+        `drift: column '${name}' is ${refType}, not numeric; '${method}' needs numbers`,
+      );
+    // One method for all columns: text columns take the automatic choice instead.
+    note = `'${method}' needs numbers; this ${refType} column uses the automatic choice`;
+    method = chooseMethod('auto', false, n1, uniqueInReference, options);
+  }
+  const threshold =
+    options.columnThresholds?.[name] ?? options.thresholds?.[method] ?? DEFAULT_THRESHOLDS[method];
+  const result: ColumnDrift = {
+    column: name,
+    logicalType: refType,
+    method,
+    statistic: 0,
+    pValue: null,
+    adjustedPValue: null,
+    score: 0,
+    threshold,
+    effectSize: null,
+    drifted: false,
+    referenceCount: n1,
+    currentCount: n2,
+    referenceExcluded: Number(counts.t1) - n1,
+    currentExcluded: Number(counts.t2) - n2,
+    distribution: { reference: [], current: [] },
+  };
+  if (note) result.note = note;
+  if (n1 === 0 || n2 === 0) {
+    result.note = `no values to compare in the ${n1 === 0 ? 'reference' : 'current'} data`;
+    result.pValue = P_VALUE_METHODS.has(method) ? 1 : null;
+    result.score = P_VALUE_METHODS.has(method) ? 1 : 0;
+    return result;
+  }
+  const union = `SELECT ${value} AS x, 0 AS s FROM ${ref.view} WHERE ${valid} UNION ALL SELECT ${value} AS x, 1 AS s FROM ${cur.view} WHERE ${valid}`;
+  // Binned or categorical frequencies: what the distance methods compare and what a UI plots.
+  const binned =
+    numeric && (method === 'ks' || method === 'wasserstein' || uniqueInReference > 20)
+      ? await numericBins(engine, union, n1 + n2)
+      : await categoryCounts(engine, union);
+  result.distribution = binned;
+  if (method === 'ks' || method === 'wasserstein') {
+    const cdf = await engine.row<{ d: number; w: number | null }>(
+      `WITH g AS (SELECT x, count_if(s = 0) AS a, count_if(s = 1) AS b FROM (${union}) GROUP BY x),
+       c AS (SELECT x, sum(a) OVER w / ${n1} AS fa, sum(b) OVER w / ${n2} AS fb, lead(x) OVER (ORDER BY x) AS nx
+             FROM g WINDOW w AS (ORDER BY x ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW))
+       SELECT max(abs(fa - fb)) AS d, fsum(abs(fa - fb) * (nx - x)) AS w FROM c`,
+    );
+    if (method === 'ks') {
+      result.statistic = Number(cdf.d);
+      const { pValue } = ksTwoSamplePValue(result.statistic, n1, n2);
+      result.pValue = pValue;
+      result.score = pValue;
+      result.effectSize = result.statistic;
+      result.drifted = pValueVerdict(result, options);
+    } else {
+      const distance = Number(cdf.w ?? 0);
+      // Evidently's normed Wasserstein: the distance in units of the reference's standard deviation.
+      const norm = Math.max(Number(counts.sd1 ?? 0), 0.001);
+      result.statistic = distance / norm;
+      result.score = result.statistic;
+      result.drifted = result.score >= threshold;
+    }
+    return result;
+  }
+  const refCounts = binned.reference;
+  const curCounts = binned.current;
+  switch (method) {
+    case 'chisquare': {
+      const test = chiSquaredHomogeneity(refCounts, curCounts);
+      result.statistic = test.statistic;
+      result.pValue = test.pValue;
+      result.score = test.pValue;
+      result.effectSize = cramersV(refCounts, curCounts);
+      result.drifted = pValueVerdict(result, options);
+      break;
+    }
+    case 'psi':
+      // Normalizes the counts and gives empty bins Evidently's small stand-in proportion.
+      result.statistic = populationStabilityIndex(refCounts, curCounts);
+      break;
+    case 'jensenshannon':
+      result.statistic = jensenShannonDistance(refCounts, curCounts);
+      break;
+    case 'linf':
+      result.statistic = lInfinityDistance(refCounts, curCounts);
+      break;
+  }
+  if (!P_VALUE_METHODS.has(method)) {
+    result.score = result.statistic;
+    result.drifted = result.score >= threshold;
+  }
+  return result;
+}
+
+function chooseMethod(
+  method: DriftMethod | 'auto',
+  numeric: boolean,
+  referenceRows: number,
+  uniqueInReference: number,
+  options: DriftOptions,
+): DriftMethod {
+  if (method !== 'auto') {
+    if (!(DRIFT_METHODS as readonly string[]).includes(method)) {
+      throw new DataUsageError(`drift: unknown method '${method}' (use auto, ${DRIFT_METHODS.join(', ')})`);
+    }
+    return method;
+  }
+  const small = referenceRows <= (options.smallSampleRows ?? 1000);
+  if (numeric && uniqueInReference > 5) return small ? 'ks' : 'wasserstein';
+  return small ? 'chisquare' : 'jensenshannon';
+}
+
+/** Sturges' bins over both samples together (numpy's histogram_bin_edges 'sturges', as Evidently). */
+async function numericBins(engine: DataEngine, union: string, total: number): Promise<DriftDistribution> {
+  const range = await engine.row<{ lo: number; hi: number }>(
+    `SELECT min(x) AS lo, max(x) AS hi FROM (${union})`,
+  );
+  const edges = sturgesBinEdges(Number(range.lo), Number(range.hi), total);
+  // numpy's bins: [a, b), the last closed; DuckDB's histogram bins are (a, b], so each inner
+  // boundary is one ulp below its edge (as in statistics.ts).
+  const boundaries = [...edges.slice(1, -1).map(nextDown), edges[edges.length - 1]!];
+  const list = `[${boundaries.map(sqlNumber).join(', ')}]`;
+  const row = await engine.row<{ a: unknown; b: unknown }>(
+    `SELECT histogram(x, ${list}) FILTER (WHERE s = 0) AS a, histogram(x, ${list}) FILTER (WHERE s = 1) AS b FROM (${union})`,
+  );
+  return {
+    edges,
+    reference: histogramCounts(boundaries, row.a),
+    current: histogramCounts(boundaries, row.b),
+  };
+}
+
+const MAX_REPORTED_CATEGORIES = 50;
+
+/** Keeps the most frequent categories for the report; the rest are summed into '(other)'. */
+function truncateCategories(distribution: DriftDistribution, max: number): DriftDistribution {
+  const labels = distribution.labels;
+  if (!labels || labels.length <= max) return distribution;
+  const sum = (values: number[]) => values.slice(max - 1).reduce((total, v) => total + v, 0);
+  return {
+    labels: [...labels.slice(0, max - 1), `(other: ${labels.length - max + 1} values)`],
+    reference: [...distribution.reference.slice(0, max - 1), sum(distribution.reference)],
+    current: [...distribution.current.slice(0, max - 1), sum(distribution.current)],
+  };
+}
+
+async function categoryCounts(engine: DataEngine, union: string): Promise<DriftDistribution> {
+  const rows = await engine.rows<{ x: unknown; a: number; b: number }>(
+    `SELECT x::VARCHAR AS x, count_if(s = 0) AS a, count_if(s = 1) AS b FROM (${union}) GROUP BY x ORDER BY a + b DESC, x`,
+  );
+  return {
+    labels: rows.map((row) => String(row.x)),
+    reference: rows.map((row) => Number(row.a)),
+    current: rows.map((row) => Number(row.b)),
+  };
+}

@@ -1,0 +1,132 @@
+/**
+ * One DuckDB instance per caller, in memory, spilling to a private temp directory. Everything in
+ * `lathe/data` runs as SQL on it: DuckDB parses, scans and aggregates columnar data vectorized
+ * and larger than memory, so no CSV parsing or statistics loop is written by hand here.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { type DuckDBConnection, DuckDBInstance } from '@duckdb/node-api';
+import { LatheError } from '../errors.js';
+
+export interface DataEngineOptions {
+  /** Worker threads; DuckDB's default is the number of cores. */
+  threads?: number;
+  /** e.g. '4GB'; DuckDB's default is 80% of RAM. */
+  memoryLimit?: string;
+}
+
+/** A DuckDB connection with plain-JS results: BIGINT → number (or bigint beyond 2^53), lists → arrays. */
+export class DataEngine {
+  private closed = false;
+  private constructor(
+    private readonly instance: DuckDBInstance,
+    private readonly connection: DuckDBConnection,
+    private readonly spillDir: string,
+  ) {}
+
+  static async open(options: DataEngineOptions = {}): Promise<DataEngine> {
+    const spillDir = mkdtempSync(join(tmpdir(), 'lathe-duckdb-'));
+    const config: Record<string, string> = { temp_directory: spillDir };
+    if (options.threads !== undefined) config.threads = String(options.threads);
+    if (options.memoryLimit !== undefined) config.memory_limit = options.memoryLimit;
+    const instance = await DuckDBInstance.create(':memory:', config);
+    const connection = await instance.connect();
+    return new DataEngine(instance, connection, spillDir);
+  }
+
+  /** Runs statements that return nothing of interest. */
+  async run(sql: string): Promise<void> {
+    await this.connection.run(sql);
+  }
+
+  /** Runs a query and returns its rows as plain objects. */
+  async rows<T = Record<string, unknown>>(sql: string): Promise<T[]> {
+    const reader = await this.connection.runAndReadAll(sql);
+    return reader.getRowObjectsJS().map((row) => toPlain(row) as T);
+  }
+
+  /** Runs a query that returns one row. */
+  async row<T = Record<string, unknown>>(sql: string): Promise<T> {
+    const rows = await this.rows<T>(sql);
+    if (rows.length !== 1) throw new LatheError('DATA_INTERNAL', `expected one row, got ${rows.length}`);
+    return rows[0]!;
+  }
+
+  /** The underlying connection, for the appender API. */
+  get duckdb(): DuckDBConnection {
+    return this.connection;
+  }
+
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.connection.closeSync();
+    this.instance.closeSync();
+    rmSync(this.spillDir, { recursive: true, force: true });
+  }
+}
+
+/** Runs `fn` with a fresh engine, or with `engine` when the caller already has one. */
+export async function withEngine<T>(
+  engine: DataEngine | undefined,
+  fn: (engine: DataEngine) => Promise<T>,
+): Promise<T> {
+  if (engine) return fn(engine);
+  const own = await DataEngine.open();
+  try {
+    return await fn(own);
+  } finally {
+    own.close();
+  }
+}
+
+const MAX_SAFE = BigInt(Number.MAX_SAFE_INTEGER);
+
+function toPlain(value: unknown): unknown {
+  if (typeof value === 'bigint') return value <= MAX_SAFE && value >= -MAX_SAFE ? Number(value) : value;
+  if (Array.isArray(value)) return value.map(toPlain);
+  if (value instanceof Date || value instanceof Uint8Array || value === null) return value;
+  if (typeof value === 'object') {
+    const out: Record<string, unknown> = {};
+    for (const [key, item] of Object.entries(value as Record<string, unknown>)) out[key] = toPlain(item);
+    return out;
+  }
+  return value;
+}
+
+/** `"name"` for SQL, with embedded quotes doubled: any column name is safe. */
+export function quoteIdent(name: string): string {
+  return `"${name.replaceAll('"', '""')}"`;
+}
+
+/** `'text'` for SQL, with embedded quotes doubled. */
+export function quoteString(text: string): string {
+  return `'${text.replaceAll("'", "''")}'`;
+}
+
+/**
+ * A number as SQL: whole numbers as they are, others as a string cast to DOUBLE (a long decimal
+ * literal would be read as DECIMAL first and could round to a neighbouring double).
+ */
+export function sqlNumber(value: number): string {
+  if (Number.isSafeInteger(value)) return String(value);
+  return `'${String(value)}'::DOUBLE`;
+}
+
+/** A JS value as a SQL literal (strings, numbers, booleans, null). */
+export function sqlLiteral(value: unknown): string {
+  if (value === null || value === undefined) return 'NULL';
+  if (typeof value === 'number') return sqlNumber(value);
+  if (typeof value === 'bigint') return value.toString();
+  if (typeof value === 'boolean') return value ? 'TRUE' : 'FALSE';
+  if (value instanceof Date) return `${quoteString(value.toISOString())}::TIMESTAMP`;
+  return quoteString(String(value));
+}
+
+/** The first line of a DuckDB error, without its "Error:" category prefix and the SQL excerpt. */
+export function duckdbMessage(error: unknown): string {
+  const text = error instanceof Error ? error.message : String(error);
+  const first = text.split('\n')[0] ?? text;
+  return first.replace(/^[A-Za-z ]+Error: /, '');
+}

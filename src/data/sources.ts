@@ -1,0 +1,453 @@
+/**
+ * Data sources: files (CSV/TSV, Parquet, JSON/NDJSON) and SQL queries (Postgres, SQLite, DuckDB
+ * files), loaded into DuckDB as a view with a stable row ordinal (`__lathe_row`) so that checks
+ * can point at failing rows. Bad input is reported with the file and line, never coerced.
+ */
+import { randomBytes } from 'node:crypto';
+import { createReadStream, statSync } from 'node:fs';
+import { extname, resolve } from 'node:path';
+import { type ColumnInfo, logicalTypeOf } from './columns.js';
+import { DataSourceError } from './data-errors.js';
+import { type DataEngine, duckdbMessage, quoteIdent, quoteString } from './duckdb.js';
+import { loadPostgresQuery, loadSqliteQuery } from './sql-sources.js';
+
+export const FILE_FORMATS = ['csv', 'tsv', 'parquet', 'json', 'ndjson'] as const;
+export type FileFormat = (typeof FILE_FORMATS)[number];
+
+export interface CsvOptions {
+  /** Default ',' for csv and '\t' for tsv. */
+  delimiter?: string;
+  /** Whether the first line names the columns (default true). */
+  header?: boolean;
+  /** What to do with a malformed line: stop with its file and line (default), or skip and report it. */
+  badLines?: 'fail' | 'skip';
+  /** Default utf-8; bytes that are not valid in it are a malformed line. */
+  encoding?: 'utf-8' | 'utf-16' | 'latin-1';
+  /** Strings read as null (default: the empty field). */
+  nullValues?: string[];
+  /** Column types to use instead of the sniffed ones, e.g. { zip: 'VARCHAR' }. */
+  types?: Record<string, string>;
+}
+
+export interface FileSource {
+  kind: 'file';
+  path: string;
+  /** Default: from the extension (.csv, .tsv, .parquet, .json, .ndjson/.jsonl; .gz allowed). */
+  format?: FileFormat;
+  csv?: CsvOptions;
+}
+
+export const QUERY_DATABASES = ['postgres', 'sqlite', 'duckdb'] as const;
+export type QueryDatabase = (typeof QUERY_DATABASES)[number];
+
+export interface QuerySource {
+  kind: 'query';
+  database: QueryDatabase;
+  /** A postgres:// URL, or the path of a SQLite or DuckDB file (opened read-only). */
+  connection: string;
+  query: string;
+}
+
+export type DataSource = FileSource | QuerySource;
+
+export { DataSourceError };
+
+export interface RejectedLine {
+  file: string;
+  line: number;
+  column: string | null;
+  error: string;
+  text: string;
+}
+
+/** Data loaded into the engine: query it as `FROM <view>`; `__lathe_row` is the 0-based row ordinal. */
+export interface LoadedTable {
+  view: string;
+  rowCount: number;
+  columns: ColumnInfo[];
+  /** Malformed lines that were skipped (only with `badLines: 'skip'`). */
+  rejectedLines: RejectedLine[];
+  /** Things the user should know that are not errors, e.g. a column of mostly numbers kept as text. */
+  warnings: string[];
+  /** What was read, for messages and artifact metadata. */
+  description: string;
+}
+
+export const ROW_ORDINAL = '__lathe_row';
+
+/** A path names a file source whose format comes from its extension. */
+export function fileSource(path: string, options: Omit<FileSource, 'kind' | 'path'> = {}): FileSource {
+  return { kind: 'file', path, ...options };
+}
+
+export function formatFromPath(path: string): FileFormat {
+  const lower = path.toLowerCase().replace(/\.(gz|zst)$/, '');
+  const ext = extname(lower);
+  switch (ext) {
+    case '.csv':
+      return 'csv';
+    case '.tsv':
+    case '.tab':
+      return 'tsv';
+    case '.parquet':
+    case '.pq':
+      return 'parquet';
+    case '.json':
+      return 'json';
+    case '.ndjson':
+    case '.jsonl':
+      return 'ndjson';
+    default:
+      throw new DataSourceError(
+        path,
+        `cannot tell the format from the extension '${ext || '(none)'}'; use .csv, .tsv, .parquet, .json, .ndjson or .jsonl, or give the format`,
+      );
+  }
+}
+
+/** Loads a source. Parquet is read in place (a view); other formats are parsed once into a temp table. */
+export async function loadTable(engine: DataEngine, source: DataSource | string): Promise<LoadedTable> {
+  const resolved = typeof source === 'string' ? fileSource(source) : source;
+  // A random name, not a module counter: components' digests capture module state, and a counter's
+  // value would depend on how many tables the process loaded before (a cache key that drifts).
+  const id = `lathe_t${randomBytes(6).toString('hex')}`;
+  if (resolved.kind === 'query') return loadQuery(engine, resolved, id);
+  return loadFile(engine, resolved, id);
+}
+
+async function loadFile(engine: DataEngine, source: FileSource, id: string): Promise<LoadedTable> {
+  const path = resolve(source.path);
+  const shown = source.path;
+  let size: number;
+  try {
+    const stat = statSync(path);
+    if (!stat.isFile()) throw new DataSourceError(shown, 'not a file');
+    size = stat.size;
+  } catch (error) {
+    if (error instanceof DataSourceError) throw error;
+    const code = (error as NodeJS.ErrnoException).code;
+    throw new DataSourceError(
+      shown,
+      code === 'ENOENT' ? 'no such file' : `cannot read the file (${code ?? error})`,
+    );
+  }
+  if (size === 0) throw new DataSourceError(shown, 'the file is empty');
+  const format = source.format ?? formatFromPath(shown);
+  const view = `${id}_v`;
+  if (format === 'parquet') {
+    const file = quoteString(path);
+    try {
+      await engine.run(
+        `CREATE TEMP VIEW ${view} AS SELECT * EXCLUDE (file_row_number), file_row_number AS ${ROW_ORDINAL} FROM read_parquet(${file}, file_row_number = true)`,
+      );
+    } catch (error) {
+      try {
+        // A file with a column of its own named file_row_number: number the rows in the view.
+        if (!/file_row_number/i.test(duckdbMessage(error))) throw error;
+        await engine.run(
+          `CREATE TEMP VIEW ${view} AS SELECT *, row_number() OVER () - 1 AS ${ROW_ORDINAL} FROM read_parquet(${file})`,
+        );
+      } catch (inner) {
+        throw new DataSourceError(shown, `not a readable Parquet file: ${duckdbMessage(inner)}`, undefined, {
+          cause: inner,
+        });
+      }
+    }
+    return describe(engine, view, shown, [], []);
+  }
+  const table = `${id}_data`;
+  let rejected: RejectedLine[] = [];
+  if (format === 'csv' || format === 'tsv') {
+    rejected = await loadCsv(engine, path, shown, format, source.csv ?? {}, table, id);
+  } else {
+    const jsonFormat = format === 'json' ? 'auto' : 'newline_delimited';
+    try {
+      await engine.run(
+        `CREATE TEMP TABLE ${table} AS SELECT * FROM read_json(${quoteString(path)}, format = '${jsonFormat}')`,
+      );
+    } catch (error) {
+      const message = duckdbMessage(error);
+      const line = /\bline (\d+)/i.exec(message)?.[1];
+      throw new DataSourceError(
+        shown,
+        `not readable as ${format.toUpperCase()}: ${message}`,
+        line === undefined ? undefined : Number(line),
+        { cause: error },
+      );
+    }
+  }
+  await createOrdinalView(engine, table, view);
+  const loaded = await describe(engine, view, shown, rejected, []);
+  loaded.warnings.push(...(await mixedTypeWarnings(engine, loaded)));
+  return loaded;
+}
+
+async function loadCsv(
+  engine: DataEngine,
+  path: string,
+  shown: string,
+  format: 'csv' | 'tsv',
+  options: CsvOptions,
+  table: string,
+  id: string,
+): Promise<RejectedLine[]> {
+  const delimiter = options.delimiter ?? (format === 'tsv' ? '\t' : ',');
+  const args = [
+    `delim = ${quoteString(delimiter)}`,
+    `header = ${options.header ?? true}`,
+    `quote = '"'`,
+    `escape = '"'`,
+    // Rejected lines are stored with their line number instead of stopping at the first one, so
+    // that 'fail' can name every bad line and 'skip' can report what it skipped.
+    'store_rejects = true',
+    `rejects_scan = '${id}_rejects_scan'`,
+    `rejects_table = '${id}_rejects'`,
+  ];
+  if (options.encoding) args.push(`encoding = ${quoteString(options.encoding)}`);
+  if (options.nullValues) args.push(`nullstr = [${options.nullValues.map(quoteString).join(', ')}]`);
+  if (options.types) {
+    const entries = Object.entries(options.types).map(
+      ([name, type]) => `${quoteString(name)}: ${quoteString(type)}`,
+    );
+    args.push(`types = {${entries.join(', ')}}`);
+  }
+  try {
+    await engine.run(
+      `CREATE TEMP TABLE ${table} AS SELECT * FROM read_csv(${quoteString(path)}, ${args.join(', ')})`,
+    );
+  } catch (error) {
+    throw new DataSourceError(
+      shown,
+      `cannot read as ${format.toUpperCase()}: ${csvMessage(error)}`,
+      undefined,
+      {
+        cause: error,
+      },
+    );
+  }
+  const rows = await engine.rows<{
+    line: number;
+    line_byte_position: number | null;
+    column_name: string | null;
+    error_message: string;
+    csv_line: string;
+  }>(
+    `SELECT line, line_byte_position, column_name, error_message, csv_line FROM ${id}_rejects ORDER BY line`,
+  );
+  // DuckDB counts records; a quoted field with a line break makes that differ from the line a
+  // user's editor shows, so count the newlines before each bad record's first byte instead.
+  const physical = /\.(gz|zst)$/i.test(path)
+    ? undefined
+    : await lineNumbersAt(
+        path,
+        rows.map((row) => row.line_byte_position),
+      );
+  const rejected = rows.map((row, k) => ({
+    file: shown,
+    line: physical?.[k] ?? Number(row.line),
+    column: row.column_name,
+    error: (row.error_message.split('\n')[0] ?? row.error_message).replace(/\.\s*$/, ''),
+    text: truncate(row.csv_line ?? '', 200),
+  }));
+  if (rejected.length > 0 && (options.badLines ?? 'fail') === 'fail') {
+    const first = rejected[0]!;
+    const more =
+      rejected.length > 1
+        ? ` (and ${rejected.length - 1} more bad line(s): ${rejected
+            .slice(1, 6)
+            .map((r) => r.line)
+            .join(', ')}${rejected.length > 6 ? ', ...' : ''})`
+        : '';
+    const hint = /unicode|utf-8/i.test(first.error)
+      ? "if the file is not UTF-8, give its encoding (encoding: 'latin-1', --encoding latin-1)"
+      : "fix the file, or set badLines: 'skip' (--bad-lines skip) to skip bad lines";
+    throw new DataSourceError(
+      shown,
+      `${first.column ? `column '${first.column}': ` : ''}${first.error}${more}; ${hint}`,
+      first.line,
+    );
+  }
+  return rejected;
+}
+
+/** 1-based line numbers of byte offsets in a file, by counting newlines in one streaming pass. */
+async function lineNumbersAt(path: string, offsets: (number | null)[]): Promise<(number | undefined)[]> {
+  const wanted = offsets
+    .map((offset, index) => ({ offset: offset === null ? -1 : Number(offset), index }))
+    .filter((entry) => entry.offset >= 0)
+    .sort((a, b) => a.offset - b.offset);
+  const result: (number | undefined)[] = offsets.map(() => undefined);
+  if (wanted.length === 0) return result;
+  let next = 0;
+  let position = 0;
+  let newlines = 0;
+  const stream = createReadStream(path, { end: wanted[wanted.length - 1]!.offset });
+  for await (const chunk of stream as AsyncIterable<Buffer>) {
+    for (let i = 0; i < chunk.length; i++, position++) {
+      while (next < wanted.length && wanted[next]!.offset === position)
+        result[wanted[next++]!.index] = newlines + 1;
+      if (chunk[i] === 10) newlines++;
+    }
+  }
+  while (next < wanted.length) result[wanted[next++]!.index] = newlines + 1;
+  return result;
+}
+
+function csvMessage(error: unknown): string {
+  const text = error instanceof Error ? error.message : String(error);
+  const lines = text.split('\n').filter((line) => line.trim() !== '');
+  const first = (lines[0] ?? text).replace(/^[A-Za-z ]+Error: /, '');
+  // DuckDB's CSV errors put the useful reason on a later line.
+  const reason = lines.find(
+    (line, index) => index > 0 && !line.startsWith('Original Line') && !/^\s/.test(line),
+  );
+  const message = reason && !first.includes(reason) ? `${first} ${reason}` : first;
+  // The sniffer gives up on a file it cannot split into rows; say what usually causes that.
+  return /sniffing|dialect/i.test(message)
+    ? `${message} (check for an unterminated quote, or a delimiter or line ending that changes part-way; --delimiter and --no-header help the sniffer)`
+    : message;
+}
+
+async function loadQuery(engine: DataEngine, source: QuerySource, id: string): Promise<LoadedTable> {
+  const table = `${id}_data`;
+  const shown = `${source.database} query`;
+  if (source.database === 'duckdb') {
+    const path = resolve(source.connection);
+    try {
+      statSync(path);
+    } catch {
+      throw new DataSourceError(source.connection, 'no such DuckDB file');
+    }
+    const alias = `${id}_src`;
+    try {
+      await engine.run(`ATTACH ${quoteString(path)} AS ${alias} (READ_ONLY)`);
+      await engine.run(`USE ${alias}`);
+      await engine.run(`CREATE TEMP TABLE ${table} AS ${source.query}`);
+    } catch (error) {
+      throw new DataSourceError(source.connection, `query failed: ${duckdbMessage(error)}`, undefined, {
+        cause: error,
+      });
+    } finally {
+      await engine.run('USE memory').catch(() => {});
+      await engine.run(`DETACH DATABASE IF EXISTS ${alias}`).catch(() => {});
+    }
+  } else if (source.database === 'sqlite') {
+    await loadSqliteQuery(engine, table, source.connection, source.query);
+  } else {
+    await loadPostgresQuery(engine, table, source.connection, source.query);
+  }
+  const view = `${id}_v`;
+  await createOrdinalView(engine, table, view);
+  return describe(engine, view, shown, [], []);
+}
+
+/**
+ * A view of a table with its row ordinal. DuckDB's `rowid` is the insertion order, but a column of
+ * the user's named rowid hides it; then the ordinal is added to the table itself.
+ */
+async function createOrdinalView(engine: DataEngine, table: string, view: string): Promise<void> {
+  const columns = await engine.rows<{ column_name: string }>(`DESCRIBE ${table}`);
+  const names = columns.map((column) => column.column_name.toLowerCase());
+  if (names.includes(ROW_ORDINAL)) {
+    throw new DataSourceError(
+      table,
+      `the column name '${ROW_ORDINAL}' is reserved by Lathe; rename the column`,
+    );
+  }
+  if (names.includes('rowid')) {
+    // row_number() over an unordered window streams in scan order, which is insertion order.
+    await engine.run(
+      `CREATE TEMP TABLE ${table}_n AS SELECT *, row_number() OVER () - 1 AS ${ROW_ORDINAL} FROM ${table}`,
+    );
+    await engine.run(`DROP TABLE ${table}`);
+    await engine.run(`CREATE TEMP VIEW ${view} AS SELECT * FROM ${table}_n`);
+    return;
+  }
+  await engine.run(`CREATE TEMP VIEW ${view} AS SELECT *, rowid AS ${ROW_ORDINAL} FROM ${table}`);
+}
+
+async function describe(
+  engine: DataEngine,
+  view: string,
+  shown: string,
+  rejectedLines: RejectedLine[],
+  warnings: string[],
+): Promise<LoadedTable> {
+  const described = await engine.rows<{ column_name: string; column_type: string }>(`DESCRIBE ${view}`);
+  const columns = described
+    .filter((column) => column.column_name !== ROW_ORDINAL)
+    .map((column) => ({
+      name: column.column_name,
+      type: column.column_type,
+      logicalType: logicalTypeOf(column.column_type),
+    }));
+  const { n } = await engine.row<{ n: number }>(`SELECT count(*) AS n FROM ${view}`);
+  return { view, rowCount: n, columns, rejectedLines, warnings, description: shown };
+}
+
+/**
+ * A text column whose values are mostly numbers is usually a numeric column with a few bad
+ * values; it is kept as text (never coerced) and reported.
+ */
+async function mixedTypeWarnings(engine: DataEngine, table: LoadedTable): Promise<string[]> {
+  const textColumns = table.columns.filter((column) => column.logicalType === 'string');
+  if (textColumns.length === 0 || table.rowCount === 0) return [];
+  const parts = textColumns.map((column, index) => {
+    const name = quoteIdent(column.name);
+    const notNumber = `${name} IS NOT NULL AND TRY_CAST(${name} AS DOUBLE) IS NULL`;
+    return `count(${name}) AS n${index}, count_if(${notNumber}) AS bad${index}, min_by(${name}, ${ROW_ORDINAL}) FILTER (WHERE ${notNumber}) AS ex${index}, min(${ROW_ORDINAL}) FILTER (WHERE ${notNumber}) AS row${index}`;
+  });
+  const stats = await engine.row<Record<string, number | string | null>>(
+    `SELECT ${parts.join(', ')} FROM ${table.view}`,
+  );
+  const warnings: string[] = [];
+  textColumns.forEach((column, index) => {
+    const count = Number(stats[`n${index}`] ?? 0);
+    const bad = Number(stats[`bad${index}`] ?? 0);
+    if (count > 0 && bad > 0 && bad <= count / 2) {
+      warnings.push(
+        `column '${column.name}': ${count - bad} of ${count} values are numbers but ${bad} ${bad === 1 ? 'is' : 'are'} not (e.g. ${JSON.stringify(truncate(String(stats[`ex${index}`]), 40))} at row ${Number(stats[`row${index}`]) + 1}); kept as text`,
+      );
+    }
+  });
+  return warnings;
+}
+
+function truncate(text: string, max: number): string {
+  return text.length > max ? `${text.slice(0, max)}…` : text;
+}
+
+/**
+ * Writes a loaded table as a Parquet file (zstd). Same rows in the same order give the same
+ * bytes, so the content hash is the data version.
+ */
+export async function writeParquet(
+  engine: DataEngine,
+  view: string,
+  path: string,
+  where?: string,
+): Promise<void> {
+  await engine.run(
+    `COPY (SELECT * EXCLUDE (${ROW_ORDINAL}) FROM ${view}${where ? ` WHERE ${where}` : ''} ORDER BY ${ROW_ORDINAL}) TO ${quoteString(path)} (FORMAT parquet, COMPRESSION zstd)`,
+  );
+}
+
+/** What a Dataset artifact's metadata records. */
+export interface DatasetMetadata {
+  format: 'parquet';
+  rows: number;
+  columns: { name: string; type: string }[];
+  source?: string;
+  rejectedLines?: number;
+}
+
+export function datasetMetadata(table: LoadedTable, source?: string): DatasetMetadata {
+  const metadata: DatasetMetadata = {
+    format: 'parquet',
+    rows: table.rowCount,
+    columns: table.columns.map(({ name, type }) => ({ name, type })),
+  };
+  if (source) metadata.source = source;
+  if (table.rejectedLines.length > 0) metadata.rejectedLines = table.rejectedLines.length;
+  return metadata;
+}
