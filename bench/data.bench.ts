@@ -8,7 +8,7 @@
  *   (ratio = pandas seconds ÷ ours). Without pandas only our seconds are printed.
  * - data.drift1m.seconds: computeDrift, 1M vs 1M rows × 10 columns, automatic tests (normed
  *   Wasserstein and Jensen–Shannon at this size); data.drift1m.ks.seconds: KS on every numeric
- *   column and chi-squared on the text ones. The floor is a raw DuckDB scan of both files.
+ *   column (text columns keep the automatic choice). The floor is a raw DuckDB scan of both files.
  * Data comes from DuckDB's seeded generator (setseed), written once per run into a temp dir.
  * Set LATHE_BENCH_ROWS to scale the 10M figure down on small machines.
  */
@@ -105,7 +105,7 @@ try {
   await engine.run('SELECT setseed(0.5)');
   await engine.run(`COPY (${generator(DRIFT_ROWS, 0)}) TO '${reference}' (FORMAT parquet)`);
   await engine.run(`COPY (${generator(DRIFT_ROWS, 1)}) TO '${current}' (FORMAT parquet)`);
-  const driftFloorSql = `SELECT (SELECT ${columns.map((c) => `avg(${c})`).join(', ')} FROM '${reference}'), (SELECT ${columns.map((c) => `avg(${c})`).join(', ')} FROM '${current}')`;
+  const driftFloorSql = `SELECT * FROM (SELECT ${columns.map((c) => `avg(${c})`).join(', ')} FROM '${reference}'), (SELECT ${columns.map((c) => `avg(${c})`).join(', ')} FROM '${current}')`;
   await computeDrift(reference, current, {}, engine); // warm-up
   const drift = median([
     await seconds(() => computeDrift(reference, current, {}, engine)),

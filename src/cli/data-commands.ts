@@ -133,6 +133,7 @@ export const dataStatsCommand: CommandSpec = {
     const options: { topK?: number; histogramBins?: number } = {};
     const topK = positiveInt(values['top-k'], 'top-k');
     const bins = positiveInt(values.bins, 'bins');
+    if (bins !== undefined && bins > 1000) throw new UsageError(`--bins: ${bins} is more than 1000`);
     if (topK !== undefined) options.topK = topK;
     if (bins !== undefined) options.histogramBins = bins;
     const stats = await withData(async (engine) => {
@@ -179,7 +180,8 @@ export function formatStatistics(stats: DatasetStatistics): string {
       column.missing
         ? `${formatNumber(column.missing)} (${(column.missingFraction * 100).toFixed(1)}%)`
         : '0',
-      formatNumber(column.distinct),
+      // Estimated counts (beyond 200,000 rows) are marked as such.
+      `${column.distinctRelativeError === null ? '' : '≈'}${formatNumber(column.distinct)}`,
       formatNumber(n?.mean),
       formatNumber(n?.std),
       formatNumber(n?.min),
@@ -217,15 +219,16 @@ export const dataSchemaInferCommand: CommandSpec = {
   minArgs: 1,
   maxArgs: 1,
   async handler({ args, values }) {
-    const stats = await withData(async (engine) => {
-      const loaded = await loadTable(engine, fileSourceFrom(args[0]!, values));
-      printLoadNotes(loaded);
-      return computeStatistics(loaded, {}, engine);
-    });
     const maxDomainSize = values['max-domain'] === undefined ? undefined : Number(values['max-domain']);
     if (maxDomainSize !== undefined && !(Number.isInteger(maxDomainSize) && maxDomainSize >= 0)) {
       throw new UsageError(`--max-domain: '${values['max-domain']}' must be a whole number ≥ 0`);
     }
+    const stats = await withData(async (engine) => {
+      const loaded = await loadTable(engine, fileSourceFrom(args[0]!, values));
+      printLoadNotes(loaded);
+      // A domain needs every value: keep at least as many top values as the largest domain.
+      return computeStatistics(loaded, { topK: Math.max(20, maxDomainSize ?? 0) }, engine);
+    });
     const schema = inferSchema(stats, {
       ranges: !values['no-ranges'],
       ...(maxDomainSize !== undefined ? { maxDomainSize } : {}),

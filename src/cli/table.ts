@@ -19,8 +19,8 @@ export function table(rows: string[][], rightAligned: ReadonlySet<number> = new 
 export function formatNumber(value: number | null | undefined): string {
   if (value === null || value === undefined) return '';
   if (!Number.isFinite(value)) return String(value);
-  if (Number.isInteger(value)) return value.toLocaleString('en-US');
   const abs = Math.abs(value);
+  if (Number.isInteger(value) && abs < 1e15) return value.toLocaleString('en-US');
   if (abs !== 0 && (abs < 1e-3 || abs >= 1e7)) return value.toExponential(3);
   return String(Number(value.toPrecision(4)));
 }

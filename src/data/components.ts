@@ -12,6 +12,7 @@ import { z } from 'zod';
 import type { InputArtifact } from '../dsl/artifacts.js';
 import { Dataset, DriftReport, Schema, Statistics, ValidationReport } from '../dsl/artifacts.js';
 import { component } from '../dsl/component.js';
+import { LatheError } from '../errors.js';
 import { DataUsageError } from './data-errors.js';
 import { computeDrift, computeSkew, DRIFT_METHODS, type DriftReport as DriftReportValue } from './drift.js';
 import { DataEngine } from './duckdb.js';
@@ -309,9 +310,11 @@ export const validateData = component({
   },
 });
 
-export class DataValidationFailed extends DataUsageError {
+/** A validation with failed checks stopped its task (code DATA_VALIDATION_FAILED). */
+export class DataValidationFailed extends LatheError {
   constructor(count: number, failed: CheckResult[]) {
     super(
+      'DATA_VALIDATION_FAILED',
       `data validation failed: ${count} check(s) failed: ${failed
         .slice(0, 3)
         .map((check) => `${check.id}: ${check.message}`)
@@ -324,7 +327,7 @@ const DriftParams = {
   columns: z.array(z.string()).optional(),
   method: z.enum(['auto', ...DRIFT_METHODS]).default('auto'),
   methods: z.record(z.string(), z.enum(DRIFT_METHODS)).optional(),
-  thresholds: z.record(z.enum(DRIFT_METHODS), z.number()).optional(),
+  thresholds: z.partialRecord(z.enum(DRIFT_METHODS), z.number().min(0)).optional(),
   correction: z.enum(['none', 'bh']).default('none'),
   minEffectSize: z.number().min(0).max(1).optional(),
   driftShare: z.number().min(0).max(1).default(0.5),
@@ -396,7 +399,7 @@ export const detectSkew = component({
   inputs: { training: Dataset, serving: Dataset },
   params: {
     columns: z.array(z.string()).optional(),
-    thresholds: z.record(z.enum(DRIFT_METHODS), z.number()).optional(),
+    thresholds: z.partialRecord(z.enum(DRIFT_METHODS), z.number().min(0)).optional(),
     driftShare: z.number().min(0).max(1).default(0.5),
   },
   outputs: { report: DriftReport, driftDetected: z.boolean(), driftShare: z.number() },

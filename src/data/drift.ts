@@ -90,6 +90,8 @@ export interface ColumnDrift {
   /** KS D or Cramér's V, for p-value tests. */
   effectSize: number | null;
   drifted: boolean;
+  /** The column's type differs between the datasets (numbers vs text, say): drift by itself. */
+  typeChanged: boolean;
   referenceCount: number;
   currentCount: number;
   /** Values left out: nulls, and NaN/±Infinity for numbers. */
@@ -144,6 +146,7 @@ export async function computeSkew(
     const ref = isLoadedTable(training) ? training : await loadTable(own, training);
     const cur = isLoadedTable(serving) ? serving : await loadTable(own, serving);
     const methods: Record<string, DriftMethod> = {};
+    // As TFDV: numbers are compared as distributions, everything else (dates too) as categories.
     for (const column of ref.columns)
       methods[column.name] = isNumeric(column.logicalType) ? 'jensenshannon' : 'linf';
     return driftOf(own, ref, cur, { ...options, methods });
@@ -171,6 +174,22 @@ async function driftOf(
     if (!curByName.has(name))
       throw new DataUsageError(`drift: column '${name}' is not in the current data (${cur.description})`);
   }
+  if (options.driftShare !== undefined && !(options.driftShare >= 0 && options.driftShare <= 1)) {
+    throw new DataUsageError(`drift: driftShare ${options.driftShare} must be between 0 and 1`);
+  }
+  if (options.minEffectSize !== undefined && !(options.minEffectSize >= 0 && options.minEffectSize <= 1)) {
+    throw new DataUsageError(`drift: minEffectSize ${options.minEffectSize} must be between 0 and 1`);
+  }
+  for (const [method, threshold] of Object.entries(options.thresholds ?? {})) {
+    if (!(DRIFT_METHODS as readonly string[]).includes(method)) {
+      throw new DataUsageError(
+        `drift: thresholds: unknown method '${method}' (use ${DRIFT_METHODS.join(', ')})`,
+      );
+    }
+    if (!(typeof threshold === 'number' && threshold >= 0)) {
+      throw new DataUsageError(`drift: thresholds.${method} must be a number ≥ 0, not ${threshold}`);
+    }
+  }
   for (const [name, method] of Object.entries(options.methods ?? {})) {
     if (!(DRIFT_METHODS as readonly string[]).includes(method)) {
       throw new DataUsageError(
@@ -191,6 +210,12 @@ async function driftOf(
       curColumn.logicalType,
       options,
     );
+    if (valueKind(refColumn.logicalType) !== valueKind(curColumn.logicalType)) {
+      result.typeChanged = true;
+      result.drifted = true;
+      const change = `type changed: ${refColumn.type} in the reference, ${curColumn.type} in the current data (compared as text)`;
+      result.note = result.note ? `${change}; ${result.note}` : change;
+    }
     result.distribution = truncateCategories(result.distribution, MAX_REPORTED_CATEGORIES);
     results.push(result);
   }
@@ -201,7 +226,7 @@ async function driftOf(
     tested.forEach((r, k) => {
       r.adjustedPValue = adjusted[k]!;
       r.score = r.adjustedPValue;
-      r.drifted = pValueVerdict(r, options);
+      r.drifted = r.typeChanged || pValueVerdict(r, options);
     });
   }
   const drifted = results.filter((r) => r.drifted).length;
@@ -235,6 +260,27 @@ function numericExpr(name: string, type: LogicalType): string {
   return type === 'date' || type === 'timestamp' ? `epoch(${c})::DOUBLE` : `${c}::DOUBLE`;
 }
 
+function valueKind(type: LogicalType): 'number' | 'time' | 'text' {
+  return isNumeric(type) ? 'number' : isNumberLike(type) ? 'time' : 'text';
+}
+
+/** The population standard deviation, scaled first so that huge values cannot overflow. */
+async function populationStd(
+  engine: DataEngine,
+  view: string,
+  value: string,
+  valid: string,
+): Promise<number | null> {
+  const { scale } = await engine.row<{ scale: number | null }>(
+    `SELECT max(abs(${value})) FILTER (WHERE ${valid}) AS scale FROM ${view}`,
+  );
+  if (scale === null || scale === 0) return scale === 0 ? 0 : null;
+  const { sd } = await engine.row<{ sd: number | null }>(
+    `SELECT stddev_pop(${value} / ${sqlNumber(scale)}) FILTER (WHERE ${valid}) AS sd FROM ${view}`,
+  );
+  return sd === null ? null : sd * scale;
+}
+
 function isNumberLike(type: LogicalType): boolean {
   return isNumeric(type) || type === 'date' || type === 'timestamp';
 }
@@ -248,24 +294,21 @@ async function columnDrift(
   curType: LogicalType,
   options: DriftOptions,
 ): Promise<ColumnDrift> {
-  const numeric = isNumberLike(refType) && isNumberLike(curType);
-  const value = numeric ? numericExpr(name, refType) : `${quoteIdent(name)}::VARCHAR`;
-  const valid = numeric ? `isfinite(${value})` : `${quoteIdent(name)} IS NOT NULL`;
-  const counts = await engine.row<{
-    n1: number;
-    n2: number;
-    t1: number;
-    t2: number;
-    u1: number;
-    sd1: number | null;
-  }>(
+  // Numbers with numbers, dates with dates; a column whose type changed is compared as text
+  // (and flagged by the caller: a type change is drift by itself).
+  const typeChanged = valueKind(refType) !== valueKind(curType);
+  const numeric = !typeChanged && valueKind(refType) !== 'text';
+  const refValue = numeric ? numericExpr(name, refType) : `${quoteIdent(name)}::VARCHAR`;
+  const curValue = numeric ? numericExpr(name, curType) : `${quoteIdent(name)}::VARCHAR`;
+  const refValid = numeric ? `isfinite(${refValue})` : `${quoteIdent(name)} IS NOT NULL`;
+  const curValid = numeric ? `isfinite(${curValue})` : `${quoteIdent(name)} IS NOT NULL`;
+  const counts = await engine.row<{ n1: number; n2: number; t1: number; t2: number; u1: number }>(
     `SELECT
-       (SELECT count(*) FILTER (WHERE ${valid}) FROM ${ref.view}) AS n1,
-       (SELECT count(*) FILTER (WHERE ${valid}) FROM ${cur.view}) AS n2,
+       (SELECT count(*) FILTER (WHERE ${refValid}) FROM ${ref.view}) AS n1,
+       (SELECT count(*) FILTER (WHERE ${curValid}) FROM ${cur.view}) AS n2,
        (SELECT count(*) FROM ${ref.view}) AS t1,
        (SELECT count(*) FROM ${cur.view}) AS t2,
-       (SELECT count(DISTINCT ${value}) FILTER (WHERE ${valid}) FROM ${ref.view}) AS u1,
-       ${numeric ? `(SELECT stddev_pop(${value}) FILTER (WHERE ${valid}) FROM ${ref.view})` : 'NULL'} AS sd1`,
+       (SELECT count(DISTINCT ${refValue}) FILTER (WHERE ${refValid}) FROM ${ref.view}) AS u1`,
   );
   const n1 = Number(counts.n1);
   const n2 = Number(counts.n2);
@@ -295,6 +338,7 @@ async function columnDrift(
     threshold,
     effectSize: null,
     drifted: false,
+    typeChanged: false,
     referenceCount: n1,
     currentCount: n2,
     referenceExcluded: Number(counts.t1) - n1,
@@ -303,12 +347,17 @@ async function columnDrift(
   };
   if (note) result.note = note;
   if (n1 === 0 || n2 === 0) {
-    result.note = `no values to compare in the ${n1 === 0 ? 'reference' : 'current'} data`;
-    result.pValue = P_VALUE_METHODS.has(method) ? 1 : null;
-    result.score = P_VALUE_METHODS.has(method) ? 1 : 0;
+    // A feature that stopped arriving (or started) has drifted; one absent from both has not.
+    result.drifted = n1 !== n2;
+    result.note =
+      n1 === n2
+        ? 'no values in either dataset'
+        : `values in the ${n1 === 0 ? 'current' : 'reference'} data only: the ${n1 === 0 ? 'reference' : 'current'} has none`;
+    result.pValue = P_VALUE_METHODS.has(method) ? (result.drifted ? 0 : 1) : null;
+    result.score = P_VALUE_METHODS.has(method) ? (result.pValue ?? 1) : result.drifted ? 1 : 0;
     return result;
   }
-  const union = `SELECT ${value} AS x, 0 AS s FROM ${ref.view} WHERE ${valid} UNION ALL SELECT ${value} AS x, 1 AS s FROM ${cur.view} WHERE ${valid}`;
+  const union = `SELECT ${refValue} AS x, 0 AS s FROM ${ref.view} WHERE ${refValid} UNION ALL SELECT ${curValue} AS x, 1 AS s FROM ${cur.view} WHERE ${curValid}`;
   // Binned or categorical frequencies: what the distance methods compare and what a UI plots.
   const binned =
     numeric && (method === 'ks' || method === 'wasserstein' || uniqueInReference > 20)
@@ -332,7 +381,7 @@ async function columnDrift(
     } else {
       const distance = Number(cdf.w ?? 0);
       // Evidently's normed Wasserstein: the distance in units of the reference's standard deviation.
-      const norm = Math.max(Number(counts.sd1 ?? 0), 0.001);
+      const norm = Math.max((await populationStd(engine, ref.view, refValue, refValid)) ?? 0, 0.001);
       result.statistic = distance / norm;
       result.score = result.statistic;
       result.drifted = result.score >= threshold;

@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type DuckDBConnection, DuckDBInstance } from '@duckdb/node-api';
 import { LatheError } from '../errors.js';
+import { DataSourceError } from './data-errors.js';
 
 export interface DataEngineOptions {
   /** Worker threads; DuckDB's default is the number of cores. */
@@ -32,18 +33,28 @@ export class DataEngine {
     if (options.memoryLimit !== undefined) config.memory_limit = options.memoryLimit;
     const instance = await DuckDBInstance.create(':memory:', config);
     const connection = await instance.connect();
+    // Timestamps with time zones print and compare the same on every machine.
+    await connection.run("SET TimeZone = 'UTC'");
     return new DataEngine(instance, connection, spillDir);
   }
 
   /** Runs statements that return nothing of interest. */
   async run(sql: string): Promise<void> {
-    await this.connection.run(sql);
+    try {
+      await this.connection.run(sql);
+    } catch (error) {
+      throw asSourceError(error);
+    }
   }
 
   /** Runs a query and returns its rows as plain objects. */
   async rows<T = Record<string, unknown>>(sql: string): Promise<T[]> {
-    const reader = await this.connection.runAndReadAll(sql);
-    return reader.getRowObjectsJS().map((row) => toPlain(row) as T);
+    try {
+      const reader = await this.connection.runAndReadAll(sql);
+      return reader.getRowObjectsJS().map((row) => toPlain(row) as T);
+    } catch (error) {
+      throw asSourceError(error);
+    }
   }
 
   /** Runs a query that returns one row. */
@@ -65,6 +76,27 @@ export class DataEngine {
     this.instance.closeSync();
     rmSync(this.spillDir, { recursive: true, force: true });
   }
+}
+
+/**
+ * Parquet is read lazily, so a damaged file can fail in any query, long after it was opened:
+ * such errors name the file and become DataSourceErrors, never crashes of the caller.
+ */
+function asSourceError(error: unknown): unknown {
+  const message = duckdbMessage(error);
+  const file = /Failed to read file "([^"]+)"|reading file "([^"]+)"|file ["']([^"']+)["']/.exec(
+    error instanceof Error ? error.message : '',
+  );
+  if (
+    /^IO Error|Failed to read file|Snappy|ZSTD|decompress|Parquet|corrupt/i.test(
+      error instanceof Error ? error.message : '',
+    )
+  ) {
+    return new DataSourceError(file?.[1] ?? file?.[2] ?? file?.[3] ?? 'data', message, undefined, {
+      cause: error,
+    });
+  }
+  return error;
 }
 
 /** Runs `fn` with a fresh engine, or with `engine` when the caller already has one. */
@@ -126,6 +158,8 @@ export function sqlLiteral(value: unknown): string {
 
 /** The first line of a DuckDB error, without its "Error:" category prefix and the SQL excerpt. */
 export function duckdbMessage(error: unknown): string {
+  // A DataSourceError made from a DuckDB error: the original message, without the file prefix.
+  if (error instanceof DataSourceError && error.cause !== undefined) return duckdbMessage(error.cause);
   const text = error instanceof Error ? error.message : String(error);
   const first = text.split('\n')[0] ?? text;
   return first.replace(/^[A-Za-z ]+Error: /, '');

@@ -85,7 +85,8 @@ export interface InferSchemaOptions {
 /** A schema that the data the statistics describe satisfies. */
 export function inferSchema(stats: DatasetStatistics, options: InferSchemaOptions = {}): DatasetSchema {
   const maxDomain = options.maxDomainSize ?? MAX_INFERRED_DOMAIN;
-  const columns: Record<string, ColumnSchema> = {};
+  // No prototype: a column may be named __proto__ or constructor.
+  const columns: Record<string, ColumnSchema> = Object.create(null);
   for (const column of stats.columns) {
     const type: LogicalType = column.logicalType;
     const schema: ColumnSchema = {
@@ -103,7 +104,7 @@ export function inferSchema(stats: DatasetStatistics, options: InferSchemaOption
       }
     }
     const text = column.string;
-    // A domain only for columns that look categorical: few values, each seen more than once.
+    // A domain only for columns that look categorical: few values, each seen twice on average.
     if (text && column.distinct > 0 && column.distinct <= maxDomain && column.distinct < column.count / 2) {
       if (text.topValues.length === column.distinct) {
         schema.domain = text.topValues.map((entry) => entry.value).sort();

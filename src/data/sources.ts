@@ -5,7 +5,9 @@
  */
 import { randomBytes } from 'node:crypto';
 import { createReadStream, statSync } from 'node:fs';
+import { open } from 'node:fs/promises';
 import { extname, resolve } from 'node:path';
+import { StatementType } from '@duckdb/node-api';
 import { type ColumnInfo, logicalTypeOf } from './columns.js';
 import { DataSourceError } from './data-errors.js';
 import { type DataEngine, duckdbMessage, quoteIdent, quoteString } from './duckdb.js';
@@ -137,6 +139,20 @@ async function loadFile(engine: DataEngine, source: FileSource, id: string): Pro
   if (format === 'parquet') {
     const file = quoteString(path);
     try {
+      const columns = await engine.rows<{ column_name: string }>(
+        `DESCRIBE SELECT * FROM read_parquet(${file})`,
+      );
+      checkReservedNames(
+        shown,
+        columns.map((column) => column.column_name),
+      );
+    } catch (error) {
+      if (error instanceof DataSourceError && error.cause === undefined) throw error;
+      throw new DataSourceError(shown, `not a readable Parquet file: ${duckdbMessage(error)}`, undefined, {
+        cause: error,
+      });
+    }
+    try {
       await engine.run(
         `CREATE TEMP VIEW ${view} AS SELECT * EXCLUDE (file_row_number), file_row_number AS ${ROW_ORDINAL} FROM read_parquet(${file}, file_row_number = true)`,
       );
@@ -161,6 +177,7 @@ async function loadFile(engine: DataEngine, source: FileSource, id: string): Pro
     rejected = await loadCsv(engine, path, shown, format, source.csv ?? {}, table, id);
   } else {
     const jsonFormat = format === 'json' ? 'auto' : 'newline_delimited';
+    if (format === 'json') await checkJsonArrayEnd(path, shown);
     try {
       await engine.run(
         `CREATE TEMP TABLE ${table} AS SELECT * FROM read_json(${quoteString(path)}, format = '${jsonFormat}')`,
@@ -176,9 +193,16 @@ async function loadFile(engine: DataEngine, source: FileSource, id: string): Pro
       );
     }
   }
-  await createOrdinalView(engine, table, view);
+  await createOrdinalView(engine, table, view, shown);
   const loaded = await describe(engine, view, shown, rejected, []);
   loaded.warnings.push(...(await mixedTypeWarnings(engine, loaded)));
+  for (const column of loaded.columns) {
+    if (column.type === 'JSON') {
+      loaded.warnings.push(
+        `column '${column.name}' holds values of different JSON types (e.g. numbers and text); kept as JSON`,
+      );
+    }
+  }
   return loaded;
 }
 
@@ -197,11 +221,6 @@ async function loadCsv(
     `header = ${options.header ?? true}`,
     `quote = '"'`,
     `escape = '"'`,
-    // Rejected lines are stored with their line number instead of stopping at the first one, so
-    // that 'fail' can name every bad line and 'skip' can report what it skipped.
-    'store_rejects = true',
-    `rejects_scan = '${id}_rejects_scan'`,
-    `rejects_table = '${id}_rejects'`,
   ];
   if (options.encoding) args.push(`encoding = ${quoteString(options.encoding)}`);
   if (options.nullValues) args.push(`nullstr = [${options.nullValues.map(quoteString).join(', ')}]`);
@@ -211,11 +230,27 @@ async function loadCsv(
     );
     args.push(`types = {${entries.join(', ')}}`);
   }
+  // Rejected lines are stored with their line numbers instead of stopping at the first one, so
+  // that 'fail' names every bad line and 'skip' reports what it skipped. (Without this option
+  // DuckDB's sniffer reads some malformed files wrongly without an error, e.g. taking a bad last
+  // line for the header: it is needed for correctness, not only for the report.)
+  args.push('store_rejects = true', `rejects_scan = '${id}_rejects_scan'`, `rejects_table = '${id}_rejects'`);
   try {
     await engine.run(
       `CREATE TEMP TABLE ${table} AS SELECT * FROM read_csv(${quoteString(path)}, ${args.join(', ')})`,
     );
   } catch (error) {
+    const located = /sniffing|dialect/i.test(duckdbMessage(error))
+      ? await locateBadLine(engine, path, delimiter, options, id)
+      : undefined;
+    if (located) {
+      throw new DataSourceError(
+        shown,
+        `${located.error}; fix the file (a quote that is never closed swallows the rest of it, so it cannot be skipped)`,
+        located.line,
+        { cause: error },
+      );
+    }
     throw new DataSourceError(
       shown,
       `cannot read as ${format.toUpperCase()}: ${csvMessage(error)}`,
@@ -224,6 +259,18 @@ async function loadCsv(
         cause: error,
       },
     );
+  }
+  if (options.types) {
+    const names = new Set(
+      (await engine.rows<{ column_name: string }>(`DESCRIBE ${table}`)).map((c) => c.column_name),
+    );
+    const unknown = Object.keys(options.types).filter((name) => !names.has(name));
+    if (unknown.length > 0) {
+      throw new DataSourceError(
+        shown,
+        `types names column${unknown.length > 1 ? 's' : ''} ${unknown.map((n) => `'${n}'`).join(', ')} that the file does not have (columns: ${[...names].join(', ')})`,
+      );
+    }
   }
   const rows = await engine.rows<{
     line: number;
@@ -242,13 +289,22 @@ async function loadCsv(
         path,
         rows.map((row) => row.line_byte_position),
       );
-  const rejected = rows.map((row, k) => ({
+  const all = rows.map((row, k) => ({
     file: shown,
     line: physical?.[k] ?? Number(row.line),
     column: row.column_name,
     error: (row.error_message.split('\n')[0] ?? row.error_message).replace(/\.\s*$/, ''),
     text: truncate(row.csv_line ?? '', 200),
   }));
+  // One entry per line: a line can fail several ways (too many fields, and values that do not
+  // fit); the wrong number of fields is what to fix first, so it is the one kept.
+  const byLine = new Map<number, RejectedLine>();
+  for (const entry of all) {
+    const kept = byLine.get(entry.line);
+    if (!kept || (/Columns/i.test(entry.error) && !/Columns/i.test(kept.error)))
+      byLine.set(entry.line, entry);
+  }
+  const rejected = [...byLine.values()].sort((a, b) => a.line - b.line);
   if (rejected.length > 0 && (options.badLines ?? 'fail') === 'fail') {
     const first = rejected[0]!;
     const more =
@@ -268,6 +324,86 @@ async function loadCsv(
     );
   }
   return rejected;
+}
+
+/** DuckDB reads a JSON array cut off after a comma as complete; a truncated file is an error. */
+async function checkJsonArrayEnd(path: string, shown: string): Promise<void> {
+  const head = (await readFirstLine(path)).trimStart();
+  if (!head.startsWith('[')) return;
+  const { size } = statSync(path);
+  const handle = await open(path, 'r');
+  try {
+    const length = Math.min(size, 4096);
+    const buffer = Buffer.alloc(length);
+    await handle.read(buffer, 0, length, size - length);
+    if (!buffer.toString('utf8').trimEnd().endsWith(']')) {
+      throw new DataSourceError(
+        shown,
+        "not readable as JSON: the array is not closed with ']' (a truncated file?)",
+      );
+    }
+  } finally {
+    await handle.close();
+  }
+}
+
+/**
+ * When DuckDB's sniffer gives up (typically an unterminated quote), read the file again with no
+ * sniffing, every column as text, to find the first bad line and say what is wrong with it.
+ */
+async function locateBadLine(
+  engine: DataEngine,
+  path: string,
+  delimiter: string,
+  options: CsvOptions,
+  id: string,
+): Promise<{ line: number; error: string } | undefined> {
+  try {
+    const header = (await readFirstLine(path)).replace(/\r$/, '');
+    const count = header.split(delimiter).length;
+    const columns = Array.from({ length: count }, (_, k) => `'c${k}': 'VARCHAR'`).join(', ');
+    const args = [
+      `delim = ${quoteString(delimiter)}`,
+      `header = ${options.header ?? true}`,
+      `quote = '"'`,
+      `escape = '"'`,
+      'auto_detect = false',
+      `columns = {${columns}}`,
+      'store_rejects = true',
+      `rejects_scan = '${id}_locate_scan'`,
+      `rejects_table = '${id}_locate'`,
+    ];
+    if (options.encoding) args.push(`encoding = ${quoteString(options.encoding)}`);
+    await engine.rows(`SELECT count(*) FROM read_csv(${quoteString(path)}, ${args.join(', ')})`);
+    const rows = await engine.rows<{
+      line_byte_position: number | null;
+      line: number;
+      error_message: string;
+    }>(`SELECT line_byte_position, line, error_message FROM ${id}_locate ORDER BY line LIMIT 1`);
+    const first = rows[0];
+    if (!first) return undefined;
+    const [physical] = await lineNumbersAt(path, [first.line_byte_position]);
+    return {
+      line: physical ?? Number(first.line),
+      error: (first.error_message.split('\n')[0] ?? first.error_message).replace(/\.\s*$/, ''),
+    };
+  } catch {
+    return undefined;
+  }
+}
+
+async function readFirstLine(path: string): Promise<string> {
+  const stream = createReadStream(path, { encoding: 'utf8', end: 1 << 20 });
+  let text = '';
+  for await (const chunk of stream as AsyncIterable<string>) {
+    text += chunk;
+    const newline = text.indexOf('\n');
+    if (newline >= 0) {
+      stream.destroy();
+      return text.slice(0, newline);
+    }
+  }
+  return text;
 }
 
 /** 1-based line numbers of byte offsets in a file, by counting newlines in one streaming pass. */
@@ -322,8 +458,10 @@ async function loadQuery(engine: DataEngine, source: QuerySource, id: string): P
     try {
       await engine.run(`ATTACH ${quoteString(path)} AS ${alias} (READ_ONLY)`);
       await engine.run(`USE ${alias}`);
+      await checkSingleSelect(engine, source.query, source.connection);
       await engine.run(`CREATE TEMP TABLE ${table} AS ${source.query}`);
     } catch (error) {
+      if (error instanceof DataSourceError && error.cause === undefined) throw error;
       throw new DataSourceError(source.connection, `query failed: ${duckdbMessage(error)}`, undefined, {
         cause: error,
       });
@@ -337,23 +475,41 @@ async function loadQuery(engine: DataEngine, source: QuerySource, id: string): P
     await loadPostgresQuery(engine, table, source.connection, source.query);
   }
   const view = `${id}_v`;
-  await createOrdinalView(engine, table, view);
+  await createOrdinalView(engine, table, view, shown);
   return describe(engine, view, shown, [], []);
+}
+
+/** A query source runs one SELECT, nothing else (a run param may end up in the query). */
+async function checkSingleSelect(engine: DataEngine, query: string, shown: string): Promise<void> {
+  const statements = await engine.duckdb.extractStatements(query);
+  if (statements.count !== 1) {
+    throw new DataSourceError(
+      shown,
+      `the query must be one SELECT statement, not ${statements.count} statements`,
+    );
+  }
+  const prepared = await statements.prepare(0);
+  if (prepared.statementType !== StatementType.SELECT) {
+    throw new DataSourceError(shown, 'the query must be a SELECT statement (it is read-only)');
+  }
 }
 
 /**
  * A view of a table with its row ordinal. DuckDB's `rowid` is the insertion order, but a column of
  * the user's named rowid hides it; then the ordinal is added to the table itself.
  */
-async function createOrdinalView(engine: DataEngine, table: string, view: string): Promise<void> {
+async function createOrdinalView(
+  engine: DataEngine,
+  table: string,
+  view: string,
+  shown: string,
+): Promise<void> {
   const columns = await engine.rows<{ column_name: string }>(`DESCRIBE ${table}`);
+  checkReservedNames(
+    shown,
+    columns.map((column) => column.column_name),
+  );
   const names = columns.map((column) => column.column_name.toLowerCase());
-  if (names.includes(ROW_ORDINAL)) {
-    throw new DataSourceError(
-      table,
-      `the column name '${ROW_ORDINAL}' is reserved by Lathe; rename the column`,
-    );
-  }
   if (names.includes('rowid')) {
     // row_number() over an unordered window streams in scan order, which is insertion order.
     await engine.run(
@@ -364,6 +520,17 @@ async function createOrdinalView(engine: DataEngine, table: string, view: string
     return;
   }
   await engine.run(`CREATE TEMP VIEW ${view} AS SELECT *, rowid AS ${ROW_ORDINAL} FROM ${table}`);
+}
+
+/** Column names starting with `__lathe_` are Lathe's own (row ordinals, split bookkeeping). */
+function checkReservedNames(shown: string, names: string[]): void {
+  const reserved = names.filter((name) => name.toLowerCase().startsWith('__lathe_'));
+  if (reserved.length > 0) {
+    throw new DataSourceError(
+      shown,
+      `column name${reserved.length > 1 ? 's' : ''} ${reserved.map((name) => `'${name}'`).join(', ')}: names starting with '__lathe_' are reserved by Lathe; rename the column`,
+    );
+  }
 }
 
 async function describe(
@@ -390,8 +557,18 @@ async function describe(
  * values; it is kept as text (never coerced) and reported.
  */
 async function mixedTypeWarnings(engine: DataEngine, table: LoadedTable): Promise<string[]> {
-  const textColumns = table.columns.filter((column) => column.logicalType === 'string');
-  if (textColumns.length === 0 || table.rowCount === 0) return [];
+  const allText = table.columns.filter((column) => column.logicalType === 'string');
+  if (allText.length === 0 || table.rowCount === 0) return [];
+  // Casting every value is costly: first look at the first 10,000 rows, and scan in full only
+  // the columns where numbers are at least a fifth of those (a column of names never is).
+  const probe = await engine.row<Record<string, number>>(
+    `SELECT ${allText.map((column, i) => `count(${quoteIdent(column.name)}) AS n${i}, count(TRY_CAST(${quoteIdent(column.name)} AS DOUBLE)) AS num${i}`).join(', ')} FROM (SELECT * FROM ${table.view} LIMIT 10000)`,
+  );
+  const textColumns = allText.filter((_, i) => {
+    const n = Number(probe[`n${i}`] ?? 0);
+    return n === 0 || Number(probe[`num${i}`] ?? 0) >= n / 5;
+  });
+  if (textColumns.length === 0) return [];
   const parts = textColumns.map((column, index) => {
     const name = quoteIdent(column.name);
     const notNumber = `${name} IS NOT NULL AND TRY_CAST(${name} AS DOUBLE) IS NULL`;

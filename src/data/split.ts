@@ -91,13 +91,16 @@ export async function splitTable(
   const partExpr =
     cuts.length === 0
       ? '0'
-      : cuts.map((cut) => `(CASE WHEN rank0 >= round(n * ${cut}) THEN 1 ELSE 0 END)`).join(' + ');
+      : cuts
+          .map((cut) => `(CASE WHEN __lathe_rank >= round(__lathe_n * ${cut}) THEN 1 ELSE 0 END)`)
+          .join(' + ');
   const assigned = `${table.view}_split`;
   await engine.run(`DROP TABLE IF EXISTS ${assigned}`);
   await engine.run(
     `CREATE TEMP TABLE ${assigned} AS
-     SELECT * EXCLUDE (rank0, n), ${partExpr} AS __lathe_part FROM (
-       SELECT *, row_number() OVER (${partition} ORDER BY ${order}) - 1 AS rank0, count(*) OVER (${partition}) AS n
+     SELECT * EXCLUDE (__lathe_rank, __lathe_n), ${partExpr} AS __lathe_part FROM (
+       SELECT *, row_number() OVER (${partition} ORDER BY ${order}) - 1 AS __lathe_rank,
+              count(*) OVER (${partition}) AS __lathe_n
        FROM ${table.view})`,
   );
   const result: SplitPart[] = [];

@@ -5,6 +5,7 @@
  * one aggregate scan; failing rows are fetched only for checks that failed.
  */
 import { type ColumnInfo, isFloatType, isNumeric } from './columns.js';
+import { DataSourceError } from './data-errors.js';
 import { type DataEngine, duckdbMessage, quoteIdent, sqlLiteral, sqlNumber, withEngine } from './duckdb.js';
 import type { Expectation, ExpectationSuite } from './expectations.js';
 import type { ColumnSchema, DatasetSchema } from './schema.js';
@@ -80,7 +81,10 @@ interface RowCheck {
   domain: string;
   unexpected: string;
   mostly: number;
-  /** Fails even with no failing row (a type change is an anomaly by itself). */
+  /**
+   * Fails whenever the column has values, even with no failing row (a type change is an anomaly
+   * by itself); a column with no values at all (an all-null CSV column is read as text) passes.
+   */
   alwaysFails?: string;
   describe: (unexpected: number, elements: number) => string;
 }
@@ -246,7 +250,7 @@ function schemaChecks(table: LoadedTable, schema: DatasetSchema): Check[] {
           expected: { domain: domainValues, maxOutOfDomainFraction: column.maxOutOfDomainFraction },
         },
         domain: `${c} IS NOT NULL`,
-        unexpected: `${c}::VARCHAR NOT IN (${domainValues.map((value) => sqlLiteral(value)).join(', ')})`,
+        unexpected: domainCondition(c, data, domainValues),
         mostly: 1 - column.maxOutOfDomainFraction,
         describe: (u, e) =>
           u === 0 ? 'all values in the domain' : `${fraction(u, e, 'values')} are not in the domain`,
@@ -255,7 +259,7 @@ function schemaChecks(table: LoadedTable, schema: DatasetSchema): Check[] {
   }
   if (schema.unexpectedColumns !== 'allow') {
     for (const data of table.columns) {
-      if (data.name in schema.columns) continue;
+      if (Object.hasOwn(schema.columns, data.name)) continue;
       checks.push(
         staticResult({
           id: `schema.${data.name}.expected`,
@@ -273,6 +277,18 @@ function schemaChecks(table: LoadedTable, schema: DatasetSchema): Check[] {
     }
   }
   return checks;
+}
+
+/**
+ * Values outside a domain. Numbers are compared as numbers (1.0 is in [1, 2.5]); everything else
+ * as text.
+ */
+function domainCondition(c: string, data: ColumnInfo, values: string[]): string {
+  const numbers = values.map(Number);
+  if (isNumeric(data.logicalType) && numbers.every(Number.isFinite)) {
+    return `${c}::DOUBLE NOT IN (${numbers.map(sqlNumber).join(', ')})`;
+  }
+  return `${c}::VARCHAR NOT IN (${values.map((value) => sqlLiteral(value)).join(', ')})`;
 }
 
 /** Whether the data's type satisfies the schema's; the value checks run only when it does. */
@@ -327,13 +343,15 @@ function typeCheckOf(
     };
   }
   return {
-    check: staticResult({
-      ...base,
-      expected,
-      passed: false,
-      observed: `${found} (${data.type})`,
-      message: `type is ${found} (${data.type}), expected ${column.type}`,
-    }),
+    check: {
+      kind: 'rows',
+      base: { ...base, expected },
+      domain: `${c} IS NOT NULL`,
+      unexpected: 'TRUE',
+      mostly: 1,
+      alwaysFails: `type is ${found} (${data.type}), expected ${column.type}`,
+      describe: (_, e) => `${count(e)} value(s) of the wrong type`,
+    },
     comparable: false,
   };
 }
@@ -455,26 +473,28 @@ function expectationCheck(table: LoadedTable, expectation: Expectation, index: n
         min: `min(${c})${finite}`,
         max: `max(${c})${finite}`,
       }[statistic]!;
+      const numeric = column !== undefined && isNumeric(column.logicalType);
+      const value = !numeric && statistic !== 'min' && statistic !== 'max' ? 'max(NULL::DOUBLE)' : sql;
+      // Compared with the bounds in SQL, in the column's own type (dates as dates, in UTC), and
+      // read back as text so that any value (infinite dates included) survives the trip.
       return {
         kind: 'aggregate',
         base,
-        sql:
-          column && !isNumeric(column.logicalType) && statistic !== 'min' && statistic !== 'max'
-            ? 'max(NULL::DOUBLE)'
-            : sql,
+        sql: `struct_pack(v := (${value})::VARCHAR, ok := coalesce(${betweenSql(`(${value})`, expectation)}, FALSE))`,
         judge: (observed) => {
-          if (observed === null || observed === undefined) {
+          const { v, ok } = observed as { v: string | null; ok: boolean };
+          if (v === null) {
             return {
               passed: false,
-              message: `no ${statistic}: the column has no numeric values`,
+              message: `no ${statistic}: the column has no values to compute it from`,
               observed: null,
             };
           }
-          const passed = inBounds(observed, expectation);
+          const shown = numeric ? Number(v) : v;
           return {
-            passed,
-            observed: jsonValue(observed),
-            message: `${statistic} ${formatValue(observed)}${passed ? ' is' : ' is not'} ${betweenText(expectation)}`,
+            passed: ok,
+            observed: jsonValue(shown),
+            message: `${statistic} ${formatValue(shown)}${ok ? ' is' : ' is not'} ${betweenText(expectation)}`,
           };
         },
       };
@@ -578,17 +598,11 @@ function betweenSql(value: string, args: BetweenArgs): string {
   return parts.length > 0 ? parts.join(' AND ') : 'TRUE';
 }
 
-function inBounds(value: unknown, args: BetweenArgs): boolean {
-  const v = value instanceof Date ? value.getTime() : (value as number | string);
-  const bound = (b: number | string) => (typeof v === 'number' && typeof b === 'string' ? Date.parse(b) : b);
-  if (args.min_value !== null && args.min_value !== undefined) {
-    const min = bound(args.min_value);
-    if (args.strict_min ? !(v > min) : !(v >= min)) return false;
-  }
-  if (args.max_value !== null && args.max_value !== undefined) {
-    const max = bound(args.max_value);
-    if (args.strict_max ? !(v < max) : !(v <= max)) return false;
-  }
+function inBounds(value: number, args: BetweenArgs): boolean {
+  const min = args.min_value === null || args.min_value === undefined ? undefined : Number(args.min_value);
+  const max = args.max_value === null || args.max_value === undefined ? undefined : Number(args.max_value);
+  if (min !== undefined && (args.strict_min ? !(value > min) : !(value >= min))) return false;
+  if (max !== undefined && (args.strict_max ? !(value < max) : !(value <= max))) return false;
   return true;
 }
 
@@ -634,6 +648,8 @@ async function evaluate(
         try {
           values.set(i, await engine.row(`SELECT ${selectFor(check, i)} FROM ${table.view}`));
         } catch (error) {
+          // An unreadable file is not one check's problem: stop with it.
+          if (error instanceof DataSourceError) throw error;
           errors.set(i, duckdbMessage(error));
         }
       }
@@ -672,7 +688,8 @@ async function evaluate(
     const unexpected = Number(row[`u${i}`] ?? 0);
     const unexpectedFraction = elements === 0 ? 0 : unexpected / elements;
     const meetsMostly = elements === 0 || 1 - unexpectedFraction >= check.mostly - 1e-12;
-    const passed = meetsMostly && check.alwaysFails === undefined;
+    const typeChanged = check.alwaysFails !== undefined && elements > 0;
+    const passed = meetsMostly && !typeChanged;
     const described = check.describe(unexpected, elements);
     const result: CheckResult = {
       ...check.base,
@@ -682,7 +699,9 @@ async function evaluate(
       unexpectedCount: unexpected,
       unexpectedFraction,
       message: check.alwaysFails
-        ? `${check.alwaysFails}; ${described}`
+        ? elements === 0
+          ? `no values (entirely null): ${typeNote(check)}`
+          : `${check.alwaysFails}; ${described}`
         : check.mostly < 1 && unexpected > 0
           ? `${described} (mostly ${check.mostly} ${meetsMostly ? 'met' : 'not met'})`
           : described,
@@ -703,8 +722,16 @@ async function failingRows(
 ): Promise<FailingRow[]> {
   const columns =
     check.base.columns.length > 0 ? check.base.columns : table.columns.slice(0, 5).map((c) => c.name);
+  // Values other than numbers, text and booleans come back as text: JSON-safe, and dates such
+  // as 'infinity' that a JS Date cannot hold still show.
+  const byName = new Map(table.columns.map((column) => [column.name, column]));
+  const select = columns.map((name, k) => {
+    const type = byName.get(name)?.logicalType;
+    const plain = type === 'integer' || type === 'number' || type === 'string' || type === 'boolean';
+    return `${quoteIdent(name)}${plain ? '' : '::VARCHAR'} AS v${k}`;
+  });
   const rows = await engine.rows<Record<string, unknown>>(
-    `SELECT ${ROW_ORDINAL} AS __row, ${columns.map((name, k) => `${quoteIdent(name)} AS v${k}`).join(', ')} FROM ${table.view} WHERE (${check.domain}) AND (${check.unexpected}) ORDER BY ${ROW_ORDINAL} LIMIT ${limit}`,
+    `SELECT ${ROW_ORDINAL} AS __row, ${select.join(', ')} FROM ${table.view} WHERE (${check.domain}) AND (${check.unexpected}) ORDER BY ${ROW_ORDINAL} LIMIT ${limit}`,
   );
   return rows.map((row) => ({
     row: Number(row.__row) + 1,
@@ -718,6 +745,10 @@ export function checkLine(check: CheckResult): string {
     ? ` (e.g. row ${check.failingRows.map((r) => r.row).join(', ')})`
     : '';
   return `${check.severity === 'error' ? 'FAIL' : 'WARN'} ${check.id}${check.columns.length ? ` [${check.columns.join(', ')}]` : ''}: ${check.message}${rows}`;
+}
+
+function typeNote(check: RowCheck): string {
+  return `the type cannot be told from nulls (${check.alwaysFails})`;
 }
 
 function staticResult(result: CheckResult): StaticCheck {

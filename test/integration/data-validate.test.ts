@@ -198,8 +198,23 @@ describe('schema anomalies', () => {
     const path = writeData('flag\n1\n0\n');
     const report = await validateDataset(path, { schema: schemaOf({ flag: { type: 'boolean' } }) });
     const check = failed(report, 'schema.flag.type');
-    expect(check).toMatchObject({ anomaly: 'TYPE_MISMATCH', observed: 'integer (BIGINT)' });
+    expect(check).toMatchObject({ anomaly: 'TYPE_MISMATCH', elementCount: 2, unexpectedCount: 2 });
     expect(check.message).toMatch(/type is integer \(BIGINT\), expected boolean/);
+    expect(rowsOf(check)).toEqual([
+      { row: 1, values: { flag: 1 } },
+      { row: 2, values: { flag: 0 } },
+    ]);
+  });
+
+  it('TYPE_MISMATCH: an entirely null column passes (its type cannot be told; nullability is checked apart)', async () => {
+    // An all-empty CSV column is read as text.
+    const path = writeData('id,income\n1,\n2,\n');
+    const report = await validateDataset(path, {
+      schema: schemaOf({ id: { type: 'integer' }, income: { type: 'number', nullable: true } }),
+    });
+    expect(findCheck(report, 'schema.income.type')).toMatchObject({ passed: true, elementCount: 0 });
+    expect(findCheck(report, 'schema.income.type').message).toMatch(/no values \(entirely null\)/);
+    expect(report.passed).toBe(true);
   });
 
   it('TYPE_MISMATCH: an integer column stored as floats fails on the values that are not whole', async () => {
