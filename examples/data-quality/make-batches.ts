@@ -8,26 +8,15 @@
  *   node --import tsx examples/data-quality/make-batches.ts
  */
 import { readFileSync, writeFileSync } from 'node:fs';
+import { seededRandom } from '../quickstart/data.js';
 
 const dir = new URL('./data/', import.meta.url);
 const [header, ...lines] = readFileSync(new URL('wine.csv', dir), 'utf8').trim().split(/\r?\n/);
 const columns = header!.split(',');
 const col = (name: string) => columns.indexOf(name);
 
-/** mulberry32: a small seeded generator, so the batches are the same on every machine. */
-function seeded(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 function resample(count: number, seed: number): string[][] {
-  const random = seeded(seed);
+  const random = seededRandom(seed);
   return Array.from({ length: count }, () => lines[Math.floor(random() * lines.length)]!.split(','));
 }
 

@@ -8,7 +8,7 @@ import {
   type DriftOptions,
   type DriftReport,
 } from '../data/drift.js';
-import { DataEngine } from '../data/duckdb.js';
+import { withEngine } from '../data/duckdb.js';
 import { type ExpectationSuite, loadExpectationSuiteFile } from '../data/expectations.js';
 import { type DatasetSchema, inferSchema, loadSchemaFile, schemaToYaml } from '../data/schema.js';
 import {
@@ -77,15 +77,6 @@ function fileSourceFrom(path: string, values: Record<string, any>): FileSource {
   return source;
 }
 
-async function withData<T>(fn: (engine: DataEngine) => Promise<T>): Promise<T> {
-  const engine = await DataEngine.open();
-  try {
-    return await fn(engine);
-  } finally {
-    engine.close();
-  }
-}
-
 /** Load warnings and skipped lines on stderr; `stats` leaves warnings to its own output. */
 function printLoadNotes(table: LoadedTable, warnings = true): void {
   if (warnings) for (const warning of table.warnings) process.stderr.write(`warning: ${warning}\n`);
@@ -136,7 +127,7 @@ export const dataStatsCommand: CommandSpec = {
     if (bins !== undefined && bins > 1000) throw new UsageError(`--bins: ${bins} is more than 1000`);
     if (topK !== undefined) options.topK = topK;
     if (bins !== undefined) options.histogramBins = bins;
-    const stats = await withData(async (engine) => {
+    const stats = await withEngine(undefined, async (engine) => {
       const loaded = await loadTable(engine, fileSourceFrom(args[0]!, values));
       printLoadNotes(loaded, Boolean(values.json));
       return computeStatistics(loaded, options, engine);
@@ -223,7 +214,7 @@ export const dataSchemaInferCommand: CommandSpec = {
     if (maxDomainSize !== undefined && !(Number.isInteger(maxDomainSize) && maxDomainSize >= 0)) {
       throw new UsageError(`--max-domain: '${values['max-domain']}' must be a whole number ≥ 0`);
     }
-    const stats = await withData(async (engine) => {
+    const stats = await withEngine(undefined, async (engine) => {
       const loaded = await loadTable(engine, fileSourceFrom(args[0]!, values));
       printLoadNotes(loaded);
       // A domain needs every value: keep at least as many top values as the largest domain.
@@ -263,7 +254,7 @@ export const dataValidateCommand: CommandSpec = {
     const suite: ExpectationSuite | undefined = values.expectations
       ? loadExpectationSuiteFile(values.expectations)
       : undefined;
-    const report = await withData(async (engine) => {
+    const report = await withEngine(undefined, async (engine) => {
       const loaded = await loadTable(engine, fileSourceFrom(args[0]!, values));
       printLoadNotes(loaded);
       return validateDataset(
@@ -386,7 +377,7 @@ export const dataDriftCommand: CommandSpec = {
     if (minEffect !== undefined) options.minEffectSize = minEffect;
     const share = fraction(values.share, 'share');
     if (share !== undefined) options.driftShare = share;
-    const report = await withData(async (engine) => {
+    const report = await withEngine(undefined, async (engine) => {
       const reference = await loadTable(engine, fileSourceFrom(args[0]!, values));
       printLoadNotes(reference);
       const current = await loadTable(engine, fileSourceFrom(args[1]!, values));

@@ -15,7 +15,7 @@ import { component } from '../dsl/component.js';
 import { LatheError } from '../errors.js';
 import { DataUsageError } from './data-errors.js';
 import { computeDrift, computeSkew, DRIFT_METHODS, type DriftReport as DriftReportValue } from './drift.js';
-import { DataEngine } from './duckdb.js';
+import { type DataEngine, withEngine } from './duckdb.js';
 import {
   type Expectation,
   type ExpectationSuite,
@@ -37,16 +37,6 @@ import {
 import { splitTable } from './split.js';
 import { computeStatistics, type DatasetStatistics } from './statistics.js';
 import { type CheckResult, checkLine, validateDataset } from './validate.js';
-
-/** Opens an engine for the length of a task. */
-async function withTaskEngine<T>(fn: (engine: DataEngine) => Promise<T>): Promise<T> {
-  const engine = await DataEngine.open();
-  try {
-    return await fn(engine);
-  } finally {
-    engine.close();
-  }
-}
 
 /**
  * A Dataset input as a source: its recorded format, else sniffed from its first bytes (stored
@@ -109,7 +99,7 @@ export const ingestFile = component({
     if (params.types !== undefined) csv.types = params.types;
     const source: DataSource = { kind: 'file', path: resolve(params.path), csv };
     if (params.format) source.format = params.format;
-    return withTaskEngine(async (engine) => {
+    return withEngine(undefined, async (engine) => {
       const table = await loadTable(engine, source);
       reportLoad(table, log);
       await writeParquet(engine, table.view, outputs.dataset.path);
@@ -143,7 +133,7 @@ export const ingestQuery = component({
           : 'give connection or connectionEnv',
       );
     }
-    return withTaskEngine(async (engine) => {
+    return withEngine(undefined, async (engine) => {
       const table = await loadTable(engine, {
         kind: 'query',
         database: params.database,
@@ -181,7 +171,7 @@ export const splitDataset = component({
   },
   outputs: { train: Dataset, eval: Dataset, test: Dataset },
   async run({ inputs, params, outputs, log }) {
-    return withTaskEngine(async (engine) => {
+    return withEngine(undefined, async (engine) => {
       const table = await loadInput(engine, inputs.data);
       const options: Parameters<typeof splitTable>[2] = {
         ratios: { train: params.train, eval: params.eval, test: params.test },
@@ -215,7 +205,7 @@ export const statisticsGen = component({
   },
   outputs: { statistics: Statistics },
   async run({ inputs, params, outputs, log }) {
-    await withTaskEngine(async (engine) => {
+    await withEngine(undefined, async (engine) => {
       const table = await loadInput(engine, inputs.data);
       const stats = await computeStatistics(
         table,
@@ -282,7 +272,7 @@ export const validateData = component({
     }
     if (!schema && !suite)
       throw new DataUsageError('nothing to check: give a schema (input or schemaFile) or expectations');
-    const report = await withTaskEngine(async (engine) => {
+    const report = await withEngine(undefined, async (engine) => {
       const table = await loadInput(engine, inputs.data);
       const options: Parameters<typeof validateDataset>[1] = {};
       if (schema) options.schema = schema;
@@ -380,7 +370,7 @@ export const detectDrift = component({
   params: DriftParams,
   outputs: { report: DriftReport, driftDetected: z.boolean(), driftShare: z.number() },
   async run({ inputs, params, outputs, log }) {
-    const report = await withTaskEngine(async (engine) =>
+    const report = await withEngine(undefined, async (engine) =>
       computeDrift(
         await loadInput(engine, inputs.reference),
         await loadInput(engine, inputs.current),
@@ -404,7 +394,7 @@ export const detectSkew = component({
   },
   outputs: { report: DriftReport, driftDetected: z.boolean(), driftShare: z.number() },
   async run({ inputs, params, outputs, log }) {
-    const report = await withTaskEngine(async (engine) => {
+    const report = await withEngine(undefined, async (engine) => {
       const options: Parameters<typeof computeSkew>[2] = { driftShare: params.driftShare };
       if (params.columns) options.columns = params.columns;
       if (params.thresholds) options.thresholds = params.thresholds;

@@ -3,10 +3,9 @@
  * names (min_value, strict_min, mostly...), so a GE user can read and write them at once. A
  * suite is YAML (or the same object in TypeScript).
  */
-import { readFileSync } from 'node:fs';
 import { z } from 'zod';
-import { parseYamlWithSchema } from '../spec/yaml-parse.js';
 import { DataSchemaError } from './data-errors.js';
+import { loadDataYamlFile, parseDataYaml } from './yaml-file.js';
 
 const Column = z.string().min(1);
 /** The share of values that must meet a per-row expectation (GE's `mostly`). */
@@ -98,22 +97,11 @@ export type ExpectationSuite = z.output<typeof ExpectationSuite>;
 
 /** Parses suite YAML; errors name the field (e.g. `expectations.3.mostly`) and the line. */
 export function parseExpectationSuite(text: string, path: string): ExpectationSuite {
-  const parsed = parseYamlWithSchema(text, ExpectationSuite);
-  if (!parsed.ok) throw new DataSchemaError(path, parsed.problem.message, parsed.problem.line);
-  return parsed.value;
+  return parseDataYaml(text, path, ExpectationSuite);
 }
 
 export function loadExpectationSuiteFile(path: string): ExpectationSuite {
-  let text: string;
-  try {
-    text = readFileSync(path, 'utf8');
-  } catch (error) {
-    throw new DataSchemaError(
-      path,
-      `cannot read the file (${(error as NodeJS.ErrnoException).code ?? error})`,
-    );
-  }
-  return parseExpectationSuite(text, path);
+  return loadDataYamlFile(path, ExpectationSuite);
 }
 
 /** Checks a suite given in code (same rules as the YAML form). */

@@ -3,13 +3,11 @@
  * null, their categorical domains and numeric ranges. Inferred from statistics, then written as
  * YAML that users read, edit and commit; validation checks new data against it.
  */
-import { readFileSync } from 'node:fs';
 import { stringify } from 'yaml';
 import { z } from 'zod';
-import { parseYamlWithSchema } from '../spec/yaml-parse.js';
 import { LOGICAL_TYPES, type LogicalType } from './columns.js';
-import { DataSchemaError } from './data-errors.js';
 import type { DatasetStatistics } from './statistics.js';
+import { loadDataYamlFile, parseDataYaml } from './yaml-file.js';
 
 const Bound = z.number().refine(Number.isFinite, 'must be a finite number');
 
@@ -150,20 +148,9 @@ export function schemaToYaml(schema: DatasetSchema): string {
 
 /** Parses schema YAML; errors name the field and the line. */
 export function parseSchema(text: string, path: string): DatasetSchema {
-  const parsed = parseYamlWithSchema(text, DatasetSchema);
-  if (!parsed.ok) throw new DataSchemaError(path, parsed.problem.message, parsed.problem.line);
-  return parsed.value;
+  return parseDataYaml(text, path, DatasetSchema);
 }
 
 export function loadSchemaFile(path: string): DatasetSchema {
-  let text: string;
-  try {
-    text = readFileSync(path, 'utf8');
-  } catch (error) {
-    throw new DataSchemaError(
-      path,
-      `cannot read the file (${(error as NodeJS.ErrnoException).code ?? error})`,
-    );
-  }
-  return parseSchema(text, path);
+  return loadDataYamlFile(path, DatasetSchema);
 }

@@ -1390,18 +1390,25 @@ function relativeEntropyTerm(x: number, y: number): number {
   return Number.POSITIVE_INFINITY;
 }
 
+/** Checks two distributions given as counts or weights and normalizes each to sum 1. */
+function twoDistributions(
+  p: readonly number[],
+  q: readonly number[],
+): [ReturnType<typeof proportionsOf>, ReturnType<typeof proportionsOf>] {
+  requireCounts('p', p);
+  requireCounts('q', q);
+  requireSameLength('p', p, 'q', q);
+  if (p.length === 0) throw new RangeError('p and q must not be empty');
+  return [proportionsOf('p', p), proportionsOf('q', q)];
+}
+
 /**
  * The Jensen-Shannon distance (the square root of the divergence, natural log) between two
  * distributions given as counts or weights per category = scipy.spatial.distance.jensenshannon(p, q).
  * Each is normalized to sum 1 first. In [0, sqrt(ln 2)].
  */
 export function jensenShannonDistance(p: readonly number[], q: readonly number[]): number {
-  requireCounts('p', p);
-  requireCounts('q', q);
-  requireSameLength('p', p, 'q', q);
-  if (p.length === 0) throw new RangeError('p and q must not be empty');
-  const pn = proportionsOf('p', p);
-  const qn = proportionsOf('q', q);
+  const [pn, qn] = twoDistributions(p, q);
   const left = new Float64Array(pn.length);
   const right = new Float64Array(pn.length);
   for (let i = 0; i < pn.length; i++) {
@@ -1436,12 +1443,9 @@ export function fillZeroProportions(proportions: readonly number[]): number[] {
  * as Evidently computes it.
  */
 export function populationStabilityIndex(p: readonly number[], q: readonly number[]): number {
-  requireCounts('p', p);
-  requireCounts('q', q);
-  requireSameLength('p', p, 'q', q);
-  if (p.length === 0) throw new RangeError('p and q must not be empty');
-  const pFilled = fillZeroProportions(Array.from(proportionsOf('p', p)));
-  const qFilled = fillZeroProportions(Array.from(proportionsOf('q', q)));
+  const [pn, qn] = twoDistributions(p, q);
+  const pFilled = fillZeroProportions(Array.from(pn));
+  const qFilled = fillZeroProportions(Array.from(qn));
   const terms = new Float64Array(p.length);
   for (let i = 0; i < p.length; i++) {
     const pi = pFilled[i]!;
@@ -1457,12 +1461,7 @@ export function populationStabilityIndex(p: readonly number[], q: readonly numbe
  * features. In [0, 1].
  */
 export function lInfinityDistance(p: readonly number[], q: readonly number[]): number {
-  requireCounts('p', p);
-  requireCounts('q', q);
-  requireSameLength('p', p, 'q', q);
-  if (p.length === 0) throw new RangeError('p and q must not be empty');
-  const pn = proportionsOf('p', p);
-  const qn = proportionsOf('q', q);
+  const [pn, qn] = twoDistributions(p, q);
   let max = 0;
   for (let i = 0; i < pn.length; i++) max = Math.max(max, Math.abs(pn[i]! - qn[i]!));
   return max;
