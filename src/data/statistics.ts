@@ -107,11 +107,12 @@ export function isLoadedTable(value: unknown): value is LoadedTable {
 /**
  * Distinct counts beyond EXACT_DISTINCT_ROWS use linear counting (Whang et al. 1990): set bit
  * (hash mod m) of an m-bit bitmap for every value, then n̂ = −m·ln(V), V the share of zero bits,
- * with relative standard error √(m(e^t − t − 1))/n for t = n/m. A second bitmap takes only the
- * values whose hash falls in 1/64 of the hash space and scales its estimate by 64; it is used
- * when the first is nearly full (t > 3), adding the binomial sampling error √(63/n). With
- * m = 2^20 (128 KiB, small enough to stay in cache) the error is below 0.1% up to 1M distinct
- * values, about 0.25% at 10M and 1% at 150M.
+ * with relative standard error √(m(e^t − t − 1))/n for t = n/m. Each column gets one aggregate
+ * of two m-bit halves: values whose hash has its top 6 bits zero (1/64 of the hash space) set a
+ * bit in the second half, all others in the first. The first half's estimate, scaled by 64/63, is
+ * used while it is not nearly full (t ≤ 3); beyond, the second's, scaled by 64. Each adds the
+ * binomial error of the share of values it saw. With m = 2^20 (128 KiB, small enough to stay in
+ * cache) the error is below 0.1% up to 1M distinct values, about 0.25% at 10M and 1% at 150M.
  */
 export const DISTINCT_BITMAP_BITS = 2 ** 20;
 export const DISTINCT_SAMPLE_RATE = 64;
@@ -129,20 +130,47 @@ export function linearCountingRelativeError(estimate: number, bitmapSize: number
   return Math.sqrt(bitmapSize * (Math.exp(t) - t - 1)) / estimate;
 }
 
-/** The estimate from the two bitmaps (set bits of the full one and of the 1/64 one) and its relative standard error. */
+/**
+ * The estimate from the set bits of the two halves (the 63/64 one and the 1/64 one) and its
+ * relative standard error.
+ */
 export function distinctEstimate(
-  fullBits: number,
+  mainBits: number,
   sampledBits: number,
 ): { estimate: number; relativeError: number } {
   const m = DISTINCT_BITMAP_BITS;
-  const full = linearCountingEstimate(fullBits, m);
-  if (full / m <= 3) return { estimate: full, relativeError: linearCountingRelativeError(full, m) };
+  const rate = DISTINCT_SAMPLE_RATE;
+  const main = linearCountingEstimate(mainBits, m);
+  if (main / m <= 3) {
+    const estimate = (main * rate) / (rate - 1);
+    const samplingError = estimate > 0 ? Math.sqrt(1 / ((rate - 1) * estimate)) : 0;
+    return {
+      estimate,
+      relativeError: Math.sqrt(linearCountingRelativeError(main, m) ** 2 + samplingError ** 2),
+    };
+  }
   const sampled = linearCountingEstimate(sampledBits, m);
-  const estimate = sampled * DISTINCT_SAMPLE_RATE;
+  const estimate = sampled * rate;
   const bitmapError = linearCountingRelativeError(sampled, m);
-  const samplingError = Math.sqrt((DISTINCT_SAMPLE_RATE - 1) / estimate);
+  const samplingError = Math.sqrt((rate - 1) / estimate);
   return { estimate, relativeError: Math.sqrt(bitmapError ** 2 + samplingError ** 2) };
 }
+
+/** Set bits in each m-bit half of a DuckDB BIT value (a padding-count byte, then the bits). */
+export function halfBitCounts(bits: Uint8Array): [number, number] {
+  const half = DISTINCT_BITMAP_BITS / 8;
+  let first = 0;
+  let second = 0;
+  for (let i = 1; i <= half; i++) first += POPCOUNT[bits[i]!]!;
+  for (let i = half + 1; i < bits.length; i++) second += POPCOUNT[bits[i]!]!;
+  return [first, second];
+}
+
+const POPCOUNT = Uint8Array.from({ length: 256 }, (_, byte) => {
+  let n = 0;
+  for (let b = byte; b > 0; b >>= 1) n += b & 1;
+  return n;
+});
 
 /** The largest double below x: histogram boundaries that make DuckDB's (a, b] bins numpy's [a, b). */
 export function nextDown(x: number): number {
@@ -191,20 +219,21 @@ async function statisticsOf(
       first.push(`count(DISTINCT c${i}) AS distinct${i}`);
     } else {
       hashes.push(`CASE WHEN ${c} IS NOT NULL THEN hash(${c}) END AS h${i}`);
-      distinctParts.push(`bit_count(bitstring_agg((h${i} & ${mask})::INTEGER, 0, ${mask})) AS bits${i}`);
-      // The top 6 bits zero: 1/64 of the hash space.
+      // Bit (hash mod m) of the first half, or of the second when the top 6 bits are zero.
       distinctParts.push(
-        `bit_count(bitstring_agg(((h${i} >> 20) & ${mask})::INTEGER, 0, ${mask}) FILTER (WHERE h${i} >> 58 = 0)) AS sbits${i}`,
+        `bitstring_agg((((h${i} >> 58 = 0)::UBIGINT << 20) | (h${i} & ${mask}))::INTEGER, 0, ${2 * mask + 1}) AS bitmap${i}`,
       );
     }
     if (isNumeric(column.logicalType)) {
-      inner.push(
-        isFloatType(column.type)
-          ? `CASE WHEN isfinite(${c}) THEN ${c}::DOUBLE END AS f${i}`
-          : `${c}::DOUBLE AS f${i}`,
+      // Unfiltered: right when there is no NaN or ±Infinity (the usual case, and the fast one);
+      // columns that have any get these again over their finite values below.
+      first.push(
+        `min(c${i})::DOUBLE AS min${i}`,
+        `max(c${i})::DOUBLE AS max${i}`,
+        `avg(c${i}::DOUBLE) AS mean${i}`,
       );
-      first.push(`min(f${i}) AS min${i}`, `max(f${i}) AS max${i}`, `avg(f${i}) AS mean${i}`);
-      first.push(`count(f${i}) AS finite${i}`, `count_if(f${i} = 0) AS zeros${i}`);
+      first.push(`count_if(c${i} = 0) AS zeros${i}`);
+      if (isFloatType(column.type)) first.push(`count_if(NOT isfinite(c${i})) AS nonfinite${i}`);
     } else if (column.logicalType === 'string') {
       inner.push(`length(${c}::VARCHAR) AS len${i}`);
       first.push(`avg(len${i}) AS avglen${i}`, `min(len${i}) AS minlen${i}`, `max(len${i}) AS maxlen${i}`);
@@ -220,77 +249,85 @@ async function statisticsOf(
     `SELECT ${first.join(', ')} FROM (SELECT ${inner.length > 0 ? inner.join(', ') : '1'} FROM ${table.view})`,
   );
   if (distinctParts.length > 0) {
-    Object.assign(
-      one,
-      await engine.row<Record<string, unknown>>(
-        `SELECT ${distinctParts.join(', ')} FROM (SELECT ${hashes.join(', ')} FROM ${table.view})`,
-      ),
+    const bitmaps = await engine.row<Record<string, Uint8Array | null>>(
+      `SELECT ${distinctParts.join(', ')} FROM (SELECT ${hashes.join(', ')} FROM ${table.view})`,
     );
+    for (const [key, bits] of Object.entries(bitmaps)) {
+      const [main, sampled] = bits ? halfBitCounts(bits) : [0, 0];
+      one[key.replace('bitmap', 'bits')] = main;
+      one[key.replace('bitmap', 'sbits')] = sampled;
+    }
   }
   const rowCount = num(one.rows) ?? 0;
+
+  // NaN and ±Infinity, only for columns that have any: their counts, and the moments again over
+  // the finite values.
+  const nonFinite = columns.flatMap((_, i) => ((num(one[`nonfinite${i}`]) ?? 0) > 0 ? [i] : []));
+  if (nonFinite.length > 0) {
+    const parts = nonFinite.map((i) => {
+      const c = quoteIdent(columns[i]!.name);
+      const finite = `FILTER (WHERE isfinite(${c}))`;
+      return [
+        `count_if(isnan(${c})) AS nan${i}`,
+        `count_if(${c} = 'Infinity'::DOUBLE) AS pinf${i}`,
+        `count_if(${c} = '-Infinity'::DOUBLE) AS ninf${i}`,
+        `min(${c}) ${finite} AS min${i}`,
+        `max(${c}) ${finite} AS max${i}`,
+        `avg(${c}) ${finite} AS mean${i}`,
+      ].join(', ');
+    });
+    Object.assign(
+      one,
+      await engine.row<Record<string, unknown>>(`SELECT ${parts.join(', ')} FROM ${table.view}`),
+    );
+  }
+  for (const [i] of columns.entries())
+    one[`finite${i}`] = (num(one[`n${i}`]) ?? 0) - (num(one[`nonfinite${i}`]) ?? 0);
 
   // Scan 2: histograms over [min, max] and quantiles (on a deterministic sample of large tables).
   const sampled = rowCount > sampleSize;
   const sampleThreshold = Math.ceil((sampleSize / Math.max(rowCount, 1)) * 1_000_000);
   const second: string[] = [];
-  const inner2: string[] = [];
   const quantileParts: string[] = [];
   const edgesByColumn = new Map<number, number[]>();
   const boundariesByColumn = new Map<number, number[]>();
-  const nonFinite: number[] = [];
   columns.forEach((column, i) => {
     if (!isNumeric(column.logicalType)) return;
     const c = quoteIdent(column.name);
-    if ((num(one[`finite${i}`]) ?? 0) < (num(one[`n${i}`]) ?? 0)) nonFinite.push(i);
     const min = num(one[`min${i}`]);
     const max = num(one[`max${i}`]);
     if (min === null || max === null) return;
     const edges = histogramEdges(min, max, bins);
     edgesByColumn.set(i, edges);
-    inner2.push(
-      isFloatType(column.type)
-        ? `CASE WHEN isfinite(${c}) THEN ${c}::DOUBLE END AS f${i}`
-        : `${c}::DOUBLE AS f${i}`,
-    );
+    const x = `${c}::DOUBLE`;
+    // Only columns that have NaN or ±Infinity pay for leaving them out (nulls are ignored anyway).
+    const finite = nonFinite.includes(i) ? ` FILTER (WHERE isfinite(${c}))` : '';
     // histogram(x, boundaries) counts x ≤ boundary into the first boundary at or above it; one
     // ulp below each inner edge makes the bins numpy's [a, b), the last one closed.
     const boundaries = [...edges.slice(1, -1).map(nextDown), edges[edges.length - 1]!];
-    second.push(
-      `histogram(f${i}, [${boundaries.map(sqlNumber).join(', ')}]) FILTER (WHERE f${i} IS NOT NULL) AS hist${i}`,
-    );
+    second.push(`histogram(${x}, [${boundaries.map(sqlNumber).join(', ')}])${finite} AS hist${i}`);
     // Two-pass variance (numpy's): squared deviations from the first scan's mean, not Welford's
     // running update, which costs a division per value.
     const mean = num(one[`mean${i}`]);
     if (mean !== null)
-      second.push(`sum((f${i} - ${sqlNumber(mean)}) * (f${i} - ${sqlNumber(mean)})) AS ss${i}`);
-    quantileParts.push(`quantile_cont(f${i}, [${quantiles.map(String).join(', ')}]) AS q${i}`);
+      second.push(`sum((${x} - ${sqlNumber(mean)}) * (${x} - ${sqlNumber(mean)}))${finite} AS ss${i}`);
+    quantileParts.push(`quantile_cont(${x}, [${quantiles.map(String).join(', ')}])${finite} AS q${i}`);
     boundariesByColumn.set(i, boundaries);
   });
   const two: Record<string, unknown> = {};
   if (second.length > 0) {
-    const from = `(SELECT ${inner2.join(', ')} FROM ${table.view}`;
     Object.assign(
       two,
-      await engine.row<Record<string, unknown>>(`SELECT ${second.join(', ')} FROM ${from})`),
+      await engine.row<Record<string, unknown>>(`SELECT ${second.join(', ')} FROM ${table.view}`),
     );
     // Quantiles are holistic (they keep their values): a query of their own over the sample.
     // Rows are sampled by a hash of their position: deterministic, and independent of the values.
     const sample = sampled ? ` WHERE hash(${ROW_ORDINAL}) % 1000000 < ${sampleThreshold}` : '';
     Object.assign(
       two,
-      await engine.row<Record<string, unknown>>(`SELECT ${quantileParts.join(', ')} FROM ${from}${sample})`),
-    );
-  }
-
-  // NaN and ±Infinity, only for columns that have any.
-  if (nonFinite.length > 0) {
-    const parts = nonFinite.map((i) => {
-      const c = quoteIdent(columns[i]!.name);
-      return `count_if(isnan(${c})) AS nan${i}, count_if(${c} = 'Infinity'::DOUBLE) AS pinf${i}, count_if(${c} = '-Infinity'::DOUBLE) AS ninf${i}`;
-    });
-    Object.assign(
-      one,
-      await engine.row<Record<string, unknown>>(`SELECT ${parts.join(', ')} FROM ${table.view}`),
+      await engine.row<Record<string, unknown>>(
+        `SELECT ${quantileParts.join(', ')} FROM ${table.view}${sample}`,
+      ),
     );
   }
 
@@ -358,7 +395,7 @@ async function statisticsOf(
     approximations: {
       distinct: exactDistinct
         ? 'exact'
-        : `linear counting over ${DISTINCT_BITMAP_BITS}-bit bitmaps of 64-bit hashes (one of all values, one of 1/${DISTINCT_SAMPLE_RATE} of the hash space for large counts); relative standard error ${formatPercent(worstDistinctError)} or less here (each column's is in distinctRelativeError)`,
+        : `linear counting over two ${DISTINCT_BITMAP_BITS}-bit bitmaps of 64-bit hashes (one for 63/${DISTINCT_SAMPLE_RATE} of the hash space, one for 1/${DISTINCT_SAMPLE_RATE}, for large counts); relative standard error ${formatPercent(worstDistinctError)} or less here (each column's is in distinctRelativeError)`,
       quantiles: sampled
         ? `on a deterministic hash sample of about ${sampleSize} of ${rowCount} rows; the rank of each quantile is within ±${formatPercent(dkwRankError(sampleSize, 0.001))} of the requested one with probability 99.9% (Dvoretzky–Kiefer–Wolfowitz)`
         : 'exact',
