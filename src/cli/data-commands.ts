@@ -283,7 +283,8 @@ export function formatValidation(report: ValidationReport, all: boolean): string
       if (all) lines.push(`ok   ${check.id}: ${check.message}`);
       continue;
     }
-    lines.push(checkLine(check));
+    // The failing rows follow, one a line.
+    lines.push(checkLine(check, { rows: false }));
     for (const row of check.failingRows ?? []) {
       lines.push(
         `       row ${row.row}: ${Object.entries(row.values)

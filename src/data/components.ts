@@ -161,6 +161,8 @@ export const splitDataset = component({
   name: 'data.split',
   description: 'Splits a Dataset into train/eval/test by ratios: seeded, stratified by a column, or by time.',
   inputs: { data: Dataset },
+  // Three parts with defaults 0.8/0.1/0.1: setting one or two means setting the others to match
+  // (eval: 0 for a train/test split).
   params: {
     train: z.number().min(0).max(1).default(0.8),
     eval: z.number().min(0).max(1).default(0.1),

@@ -195,6 +195,11 @@ async function loadFile(engine: DataEngine, source: FileSource, id: string): Pro
   }
   await createOrdinalView(engine, table, view, shown);
   const loaded = await describe(engine, view, shown, rejected, []);
+  if (format === 'csv' || format === 'tsv') {
+    const csv = source.csv ?? {};
+    const delimiter = csv.delimiter ?? (format === 'tsv' ? '\t' : ',');
+    loaded.warnings.push(...(await headerWarnings(path, loaded, csv, delimiter)));
+  }
   loaded.warnings.push(...(await mixedTypeWarnings(engine, loaded)));
   for (const column of loaded.columns) {
     if (column.type === 'JSON') {
@@ -550,6 +555,43 @@ async function describe(
     }));
   const { n } = await engine.row<{ n: number }>(`SELECT count(*) AS n FROM ${view}`);
   return { view, rowCount: n, columns, rejectedLines, warnings, description: shown };
+}
+
+/**
+ * What DuckDB does quietly with a header: repeated names get a suffix (x, x_1); and a file with
+ * another delimiter than the one given reads as a single column.
+ */
+async function headerWarnings(
+  path: string,
+  table: LoadedTable,
+  options: CsvOptions,
+  delimiter: string,
+): Promise<string[]> {
+  const warnings: string[] = [];
+  const header = (await readFirstLine(path).catch(() => '')).replace(/\r$/, '');
+  if (options.header !== false) {
+    const names = header.split(delimiter).map((n) =>
+      n
+        .trim()
+        .replace(/^"(.*)"$/, '$1')
+        .toLowerCase(),
+    );
+    const repeated = [...new Set(names.filter((name, i) => name !== '' && names.indexOf(name) !== i))];
+    if (repeated.length > 0) {
+      warnings.push(
+        `the header repeats ${repeated.map((n) => `'${n}'`).join(', ')} (names are compared ignoring case); the repeats were renamed with a suffix (${table.columns.map((c) => c.name).join(', ')})`,
+      );
+    }
+  }
+  if (table.columns.length === 1 && options.delimiter === undefined) {
+    const other = [';', '\t', '|'].find((candidate) => header.includes(candidate));
+    if (other) {
+      warnings.push(
+        `read as a single column, but the first line contains ${JSON.stringify(other)}: if that is the delimiter, give it (delimiter: ${JSON.stringify(other)}, --delimiter)`,
+      );
+    }
+  }
+  return warnings;
 }
 
 /**

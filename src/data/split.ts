@@ -34,7 +34,12 @@ export function checkSplitOptions(table: LoadedTable, options: SplitOptions): [s
     }
   }
   const sum = parts.reduce((total, [, ratio]) => total + ratio, 0);
-  if (Math.abs(sum - 1) > 1e-9) throw new DataUsageError(`split: ratios sum to ${sum}; they must sum to 1`);
+  if (Math.abs(sum - 1) > 1e-9) {
+    const given = parts.map(([name, ratio]) => `${name} ${ratio}`).join(', ');
+    throw new DataUsageError(
+      `split: ratios sum to ${Number(sum.toPrecision(12))} (${given}); they must sum to 1`,
+    );
+  }
   if (options.stratifyBy && options.timeColumn) {
     throw new DataUsageError('split: give stratifyBy or timeColumn, not both');
   }

@@ -740,11 +740,23 @@ async function failingRows(
 }
 
 /** One line per failed check, for logs and terminals. */
-export function checkLine(check: CheckResult): string {
-  const rows = check.failingRows?.length
-    ? ` (e.g. row ${check.failingRows.map((r) => r.row).join(', ')})`
+export function checkLine(check: CheckResult, options: { rows?: boolean } = {}): string {
+  const first = options.rows === false ? undefined : check.failingRows?.[0];
+  const rows = first
+    ? ` (e.g. row ${first.row}: ${Object.entries(first.values)
+        .map(([name, value]) => `${name}=${JSON.stringify(value)}`)
+        .join(', ')}${
+        check.failingRows!.length > 1
+          ? `; also rows ${check
+              .failingRows!.slice(1)
+              .map((r) => r.row)
+              .join(', ')}`
+          : ''
+      })`
     : '';
-  return `${check.severity === 'error' ? 'FAIL' : 'WARN'} ${check.id}${check.columns.length ? ` [${check.columns.join(', ')}]` : ''}: ${check.message}${rows}`;
+  // Expectations are numbered; their name says what was expected.
+  const name = check.source === 'expectations' ? ` ${check.check}` : '';
+  return `${check.severity === 'error' ? 'FAIL' : 'WARN'} ${check.id}${name}${check.columns.length ? ` [${check.columns.join(', ')}]` : ''}: ${check.message}${rows}`;
 }
 
 function typeNote(check: RowCheck): string {

@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { DuckDBInstance } from '@duckdb/node-api';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
+  checkLine,
   computeDrift,
   computeStatistics,
   DataEngine,
@@ -209,6 +210,52 @@ describe('files DuckDB would read wrongly without a word', () => {
     expect(table.rejectedLines).toHaveLength(1);
     expect(table.rejectedLines[0]).toMatchObject({ line: 4 });
     expect(table.rejectedLines[0]!.error).toMatch(/Columns/);
+  });
+});
+
+describe('what DuckDB does quietly with a header', () => {
+  it('repeated names are reported, with the names they got', async () => {
+    const table = await loadTable(engine, file('dup.csv', 'x,X,y\n1,2,3\n'));
+    expect(table.warnings).toContainEqual(
+      expect.stringMatching(/the header repeats 'x' .*renamed with a suffix \(x, X_1, y\)/),
+    );
+  });
+
+  it('a single column with another delimiter in its header is reported', async () => {
+    const table = await loadTable(engine, file('semi.csv', 'a;b;c\n1;2;3\n'));
+    expect(table.columns).toHaveLength(1);
+    expect(table.warnings).toContainEqual(expect.stringMatching(/single column.*";".*--delimiter/));
+  });
+});
+
+describe('messages', () => {
+  it('split ratios that do not sum to 1 are listed', async () => {
+    const path = await parquet('ratios.parquet', 'SELECT range AS x FROM range(10)');
+    const table = await loadTable(engine, path);
+    await expect(
+      splitTable(engine, table, { ratios: { train: 0.7, eval: 0.1, test: 0.3 } }, {}),
+    ).rejects.toThrow('split: ratios sum to 1.1 (train 0.7, eval 0.1, test 0.3); they must sum to 1');
+  });
+
+  it('a failed check names its expectation and shows a failing row', async () => {
+    const report = await validateDataset(file('set.csv', 'c\na\nb\nz\n'), {
+      expectations: {
+        kind: 'lathe.expectations',
+        version: 1,
+        expectations: [
+          {
+            expect: 'expect_column_values_to_be_in_set',
+            column: 'c',
+            value_set: ['a', 'b'],
+            mostly: 1,
+            severity: 'error',
+          },
+        ],
+      },
+    });
+    expect(checkLine(report.checks[0]!)).toBe(
+      'FAIL expectations[0] expect_column_values_to_be_in_set [c]: 1 of 3 values (33.3%) are not in the set (e.g. row 3: c="z")',
+    );
   });
 });
 
