@@ -1,13 +1,15 @@
 /**
- * Quickstart: make a seeded synthetic dataset, split it, train a logistic-regression model for
- * three learning rates in parallel, pick the best on held-out data, and publish it only if it
- * clears the accuracy bar. An exit handler reports the run's outcome either way.
+ * Quickstart: make a seeded synthetic dataset, profile and validate it (lathe/data), split it,
+ * train a logistic-regression model for three learning rates in parallel, pick the best on
+ * held-out data, and publish it only if it clears the accuracy bar. An exit handler reports the
+ * run's outcome either way.
  *
  *   npx lathe run examples/quickstart/pipeline.ts --param rows=5000
  */
 import { copyFile, mkdir } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { collect, component, Dataset, Metrics, Model, onExit, parallelFor, pipeline, when, z } from 'lathe';
+import { statisticsGen, validateData } from 'lathe/data';
 import { makeBlobs, parseCsv, seededRandom, toCsv } from './data.js';
 import { accuracy, fitLogistic, type LogisticModel, predictProbability } from './logistic.js';
 
@@ -151,7 +153,26 @@ export default pipeline(
   },
   ({ params }) => {
     const data = makeData({ rows: params.rows });
-    const parts = split({ data: data.outputs.data });
+    // Data checks before any training: a profile for the record, and expectations that stop the
+    // run (the validate task fails, nothing downstream runs) when the data is not as expected.
+    statisticsGen({ data: data.outputs.data });
+    const checked = validateData({
+      data: data.outputs.data,
+      expectations: [
+        { expect: 'expect_table_row_count_to_be_between', min_value: 100 },
+        { expect: 'expect_column_values_to_not_be_null', column: 'label' },
+        { expect: 'expect_column_values_to_be_in_set', column: 'label', value_set: [0, 1] },
+        { expect: 'expect_column_mean_to_be_between', column: 'label', min_value: 0.2, max_value: 0.8 },
+        {
+          expect: 'expect_column_values_to_be_between',
+          column: 'x1',
+          min_value: -20,
+          max_value: 20,
+          mostly: 0.999,
+        },
+      ],
+    });
+    const parts = split({ data: data.outputs.data }).after(checked);
     const trials = parallelFor(
       params.learningRates,
       (lr) => {
