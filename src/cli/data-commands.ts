@@ -1,31 +1,12 @@
-/** `lathe data stats|schema infer|validate|drift`: the data library on files, outside pipelines. */
-import { writeFileSync } from 'node:fs';
-import {
-  computeDrift,
-  computeSkew,
-  DRIFT_METHODS,
-  type DriftMethod,
-  type DriftOptions,
-  type DriftReport,
-} from '../data/drift.js';
-import { withEngine } from '../data/duckdb.js';
-import { type ExpectationSuite, loadExpectationSuiteFile } from '../data/expectations.js';
-import { type DatasetSchema, inferSchema, loadSchemaFile, schemaToYaml } from '../data/schema.js';
-import {
-  type CsvOptions,
-  FILE_FORMATS,
-  type FileFormat,
-  type FileSource,
-  type LoadedTable,
-  loadTable,
-} from '../data/sources.js';
-import { computeStatistics, type DatasetStatistics } from '../data/statistics.js';
-import { checkLine, type ValidationReport, validateDataset } from '../data/validate.js';
-import { UsageError } from '../errors.js';
+/**
+ * `lathe data stats|schema infer|validate|drift`: the data library on files, outside pipelines.
+ * The commands are described here; their handlers (and DuckDB) load only when one runs, so other
+ * commands start as fast as before.
+ */
+import { DRIFT_METHODS, FILE_FORMATS } from '../data/vocabulary.js';
 import type { CommandSpec, OptionSpec } from './args.js';
-import { formatNumber, table } from './table.js';
 
-const SOURCE_OPTIONS: Record<string, OptionSpec> = {
+export const SOURCE_OPTIONS: Record<string, OptionSpec> = {
   format: {
     type: 'string',
     description: `file format (${FILE_FORMATS.join(', ')}); default: from the extension`,
@@ -50,58 +31,6 @@ const SOURCE_OPTIONS: Record<string, OptionSpec> = {
   json: { type: 'boolean', description: 'print JSON' },
 };
 
-function fileSourceFrom(path: string, values: Record<string, any>): FileSource {
-  const source: FileSource = { kind: 'file', path };
-  if (values.format !== undefined) {
-    if (!(FILE_FORMATS as readonly string[]).includes(values.format)) {
-      throw new UsageError(`--format: '${values.format}' is not one of ${FILE_FORMATS.join(', ')}`);
-    }
-    source.format = values.format as FileFormat;
-  }
-  const csv: CsvOptions = {};
-  if (values.delimiter !== undefined) csv.delimiter = values.delimiter === '\\t' ? '\t' : values.delimiter;
-  if (values['no-header']) csv.header = false;
-  if (values['bad-lines'] !== undefined) {
-    if (values['bad-lines'] !== 'fail' && values['bad-lines'] !== 'skip') {
-      throw new UsageError(`--bad-lines: '${values['bad-lines']}' must be 'fail' or 'skip'`);
-    }
-    csv.badLines = values['bad-lines'];
-  }
-  if (values.encoding !== undefined) {
-    if (!['utf-8', 'utf-16', 'latin-1'].includes(values.encoding)) {
-      throw new UsageError(`--encoding: '${values.encoding}' must be utf-8, utf-16 or latin-1`);
-    }
-    csv.encoding = values.encoding;
-  }
-  source.csv = csv;
-  return source;
-}
-
-/** Load warnings and skipped lines on stderr; `stats` leaves warnings to its own output. */
-function printLoadNotes(table: LoadedTable, warnings = true): void {
-  if (warnings) for (const warning of table.warnings) process.stderr.write(`warning: ${warning}\n`);
-  for (const line of table.rejectedLines.slice(0, 10)) {
-    process.stderr.write(`skipped ${line.file}:${line.line}: ${line.error}\n`);
-  }
-  if (table.rejectedLines.length > 10)
-    process.stderr.write(`skipped ${table.rejectedLines.length - 10} more line(s)\n`);
-}
-
-function positiveInt(value: string | undefined, option: string): number | undefined {
-  if (value === undefined) return undefined;
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < 1)
-    throw new UsageError(`--${option}: '${value}' must be a whole number ≥ 1`);
-  return n;
-}
-
-function fraction(value: string | undefined, option: string): number | undefined {
-  if (value === undefined) return undefined;
-  const n = Number(value);
-  if (!(n >= 0 && n <= 1)) throw new UsageError(`--${option}: '${value}' must be a number from 0 to 1`);
-  return n;
-}
-
 export const dataStatsCommand: CommandSpec = {
   name: 'data stats',
   args: '<file>',
@@ -120,78 +49,11 @@ export const dataStatsCommand: CommandSpec = {
   },
   minArgs: 1,
   maxArgs: 1,
-  async handler({ args, values }) {
-    const options: { topK?: number; histogramBins?: number } = {};
-    const topK = positiveInt(values['top-k'], 'top-k');
-    const bins = positiveInt(values.bins, 'bins');
-    if (bins !== undefined && bins > 1000) throw new UsageError(`--bins: ${bins} is more than 1000`);
-    if (topK !== undefined) options.topK = topK;
-    if (bins !== undefined) options.histogramBins = bins;
-    const stats = await withEngine(undefined, async (engine) => {
-      const loaded = await loadTable(engine, fileSourceFrom(args[0]!, values));
-      printLoadNotes(loaded, Boolean(values.json));
-      return computeStatistics(loaded, options, engine);
-    });
-    if (values.out) writeFileSync(values.out, `${JSON.stringify(stats, null, 2)}\n`);
-    process.stdout.write(values.json ? `${JSON.stringify(stats, null, 2)}\n` : formatStatistics(stats));
-    return 0;
+  async handler(context) {
+    const { runDataStats } = await import('./data-command-handlers.js');
+    return runDataStats(context);
   },
 };
-
-export function formatStatistics(stats: DatasetStatistics): string {
-  const header = `${stats.source}: ${plural(stats.rowCount, 'row')} × ${plural(stats.columns.length, 'column')}\n\n`;
-  const median = (q: { q: number; value: number }[]) => q.find((entry) => entry.q === 0.5)?.value ?? null;
-  const rows = [['column', 'type', 'missing', 'distinct', 'mean', 'std', 'min', 'median', 'max', 'notes']];
-  for (const column of stats.columns) {
-    const n = column.numeric;
-    const notes: string[] = [];
-    if (n) {
-      if (n.zeros) notes.push(`${formatNumber(n.zeros)} zeros`);
-      if (n.nan) notes.push(`${formatNumber(n.nan)} NaN`);
-      if (n.positiveInfinity + n.negativeInfinity)
-        notes.push(`${formatNumber(n.positiveInfinity + n.negativeInfinity)} ±Inf`);
-    }
-    if (column.string) {
-      const top = column.string.topValues
-        .slice(0, 3)
-        .map((v) => `${JSON.stringify(truncate(v.value, 20))} ${formatNumber(v.count)}`);
-      if (top.length) notes.push(`top: ${top.join(', ')}`);
-      if (column.string.minLength !== null) {
-        notes.push(`len ${formatNumber(column.string.minLength)}–${formatNumber(column.string.maxLength)}`);
-      }
-    }
-    if (column.temporal) notes.push(`${column.temporal.min} … ${column.temporal.max}`);
-    if (column.boolean)
-      notes.push(
-        `true ${formatNumber(column.boolean.trueCount)}, false ${formatNumber(column.boolean.falseCount)}`,
-      );
-    rows.push([
-      column.name,
-      column.type,
-      column.missing
-        ? `${formatNumber(column.missing)} (${(column.missingFraction * 100).toFixed(1)}%)`
-        : '0',
-      // Estimated counts (beyond 200,000 rows) are marked as such.
-      `${column.distinctRelativeError === null ? '' : '≈'}${formatNumber(column.distinct)}`,
-      formatNumber(n?.mean),
-      formatNumber(n?.std),
-      formatNumber(n?.min),
-      n ? formatNumber(median(n.quantiles)) : '',
-      formatNumber(n?.max),
-      notes.join('; '),
-    ]);
-  }
-  const warnings = stats.warnings.map((w) => `warning: ${w}\n`).join('');
-  return `${header}${table(rows, new Set([2, 3, 4, 5, 6, 7, 8]))}${warnings ? `\n${warnings}` : ''}`;
-}
-
-function plural(n: number, noun: string): string {
-  return `${formatNumber(n)} ${noun}${n === 1 ? '' : 's'}`;
-}
-
-function truncate(text: string, max: number): string {
-  return text.length > max ? `${text.slice(0, max - 1)}…` : text;
-}
 
 export const dataSchemaInferCommand: CommandSpec = {
   name: 'data schema infer',
@@ -209,23 +71,9 @@ export const dataSchemaInferCommand: CommandSpec = {
   },
   minArgs: 1,
   maxArgs: 1,
-  async handler({ args, values }) {
-    const maxDomainSize = values['max-domain'] === undefined ? undefined : Number(values['max-domain']);
-    if (maxDomainSize !== undefined && !(Number.isInteger(maxDomainSize) && maxDomainSize >= 0)) {
-      throw new UsageError(`--max-domain: '${values['max-domain']}' must be a whole number ≥ 0`);
-    }
-    const stats = await withEngine(undefined, async (engine) => {
-      const loaded = await loadTable(engine, fileSourceFrom(args[0]!, values));
-      printLoadNotes(loaded);
-      // A domain needs every value: keep at least as many top values as the largest domain.
-      return computeStatistics(loaded, { topK: Math.max(20, maxDomainSize ?? 0) }, engine);
-    });
-    const schema = inferSchema(stats, {
-      ranges: !values['no-ranges'],
-      ...(maxDomainSize !== undefined ? { maxDomainSize } : {}),
-    });
-    process.stdout.write(values.json ? `${JSON.stringify(schema, null, 2)}\n` : schemaToYaml(schema));
-    return 0;
+  async handler(context) {
+    const { runDataSchemaInfer } = await import('./data-command-handlers.js');
+    return runDataSchemaInfer(context);
   },
 };
 
@@ -245,57 +93,11 @@ export const dataValidateCommand: CommandSpec = {
   },
   minArgs: 1,
   maxArgs: 1,
-  async handler({ args, values }) {
-    if (!values.schema && !values.expectations) {
-      throw new UsageError('lathe data validate: give --schema FILE and/or --expectations FILE');
-    }
-    // Read the check files first: a mistake there is reported before the data is scanned.
-    const schema: DatasetSchema | undefined = values.schema ? loadSchemaFile(values.schema) : undefined;
-    const suite: ExpectationSuite | undefined = values.expectations
-      ? loadExpectationSuiteFile(values.expectations)
-      : undefined;
-    const report = await withEngine(undefined, async (engine) => {
-      const loaded = await loadTable(engine, fileSourceFrom(args[0]!, values));
-      printLoadNotes(loaded);
-      return validateDataset(
-        loaded,
-        { ...(schema ? { schema } : {}), ...(suite ? { expectations: suite } : {}) },
-        engine,
-      );
-    });
-    if (values.out) writeFileSync(values.out, `${JSON.stringify(report, null, 2)}\n`);
-    process.stdout.write(
-      values.json ? `${JSON.stringify(report, null, 2)}\n` : formatValidation(report, Boolean(values.all)),
-    );
-    return report.passed || values.warn ? 0 : 1;
+  async handler(context) {
+    const { runDataValidate } = await import('./data-command-handlers.js');
+    return runDataValidate(context);
   },
 };
-
-export function formatValidation(report: ValidationReport, all: boolean): string {
-  const passedCount = report.checks.filter((c) => c.passed).length;
-  const verdict = report.passed ? (report.warningCount ? 'PASSED with warnings' : 'PASSED') : 'FAILED';
-  const lines = [
-    `${report.source}: ${formatNumber(report.rowCount)} rows — validation ${verdict}: ${report.checks.length} checks, ${passedCount} passed, ${report.errorCount} failed, ${report.warningCount} warnings`,
-    '',
-  ];
-  for (const check of report.checks) {
-    if (check.passed) {
-      if (all) lines.push(`ok   ${check.id}: ${check.message}`);
-      continue;
-    }
-    // The failing rows follow, one a line.
-    lines.push(checkLine(check, { rows: false }));
-    for (const row of check.failingRows ?? []) {
-      lines.push(
-        `       row ${row.row}: ${Object.entries(row.values)
-          .map(([k, v]) => `${k}=${JSON.stringify(v)}`)
-          .join(', ')}`,
-      );
-    }
-  }
-  if (!all && passedCount > 0) lines.push(`(${passedCount} passed checks not shown; --all lists them)`);
-  return `${lines.join('\n')}\n`;
-}
 
 export const dataDriftCommand: CommandSpec = {
   name: 'data drift',
@@ -344,80 +146,8 @@ export const dataDriftCommand: CommandSpec = {
   },
   minArgs: 2,
   maxArgs: 2,
-  async handler({ args, values }) {
-    const options: DriftOptions = {};
-    if (values.method !== undefined) {
-      if (values.method !== 'auto' && !(DRIFT_METHODS as readonly string[]).includes(values.method)) {
-        throw new UsageError(`--method: '${values.method}' is not one of auto, ${DRIFT_METHODS.join(', ')}`);
-      }
-      if (values.skew) throw new UsageError('--method and --skew cannot be used together');
-      options.method = values.method as DriftMethod | 'auto';
-    }
-    if (values.threshold !== undefined) {
-      const threshold = Number(values.threshold);
-      if (!(threshold >= 0)) throw new UsageError(`--threshold: '${values.threshold}' must be a number ≥ 0`);
-      if (!options.method || options.method === 'auto') {
-        throw new UsageError(
-          '--threshold needs --method (each method has its own scale); per-method thresholds are in the library API',
-        );
-      }
-      options.thresholds = { [options.method]: threshold };
-    }
-    if (values.columns !== undefined)
-      options.columns = String(values.columns)
-        .split(',')
-        .map((c) => c.trim())
-        .filter(Boolean);
-    if (values.correction !== undefined) {
-      if (values.correction !== 'none' && values.correction !== 'bh') {
-        throw new UsageError(`--correction: '${values.correction}' must be 'none' or 'bh'`);
-      }
-      options.correction = values.correction;
-    }
-    const minEffect = fraction(values['min-effect'], 'min-effect');
-    if (minEffect !== undefined) options.minEffectSize = minEffect;
-    const share = fraction(values.share, 'share');
-    if (share !== undefined) options.driftShare = share;
-    const report = await withEngine(undefined, async (engine) => {
-      const reference = await loadTable(engine, fileSourceFrom(args[0]!, values));
-      printLoadNotes(reference);
-      const current = await loadTable(engine, fileSourceFrom(args[1]!, values));
-      printLoadNotes(current);
-      return values.skew
-        ? computeSkew(reference, current, options, engine)
-        : computeDrift(reference, current, options, engine);
-    });
-    if (values.out) writeFileSync(values.out, `${JSON.stringify(report, null, 2)}\n`);
-    process.stdout.write(values.json ? `${JSON.stringify(report, null, 2)}\n` : formatDrift(report));
-    return report.driftDetected && values['fail-on-drift'] ? 1 : 0;
+  async handler(context) {
+    const { runDataDrift } = await import('./data-command-handlers.js');
+    return runDataDrift(context);
   },
 };
-
-export function formatDrift(report: DriftReport): string {
-  const rows = [
-    ['column', 'type', 'method', 'statistic', 'p-value', 'score', 'threshold', 'effect', 'drift'],
-  ];
-  for (const c of report.columns) {
-    rows.push([
-      c.column,
-      c.logicalType,
-      c.method,
-      formatNumber(c.statistic),
-      c.pValue === null ? '' : formatNumber(c.adjustedPValue ?? c.pValue),
-      formatNumber(c.score),
-      `${c.pValue === null ? '≥' : '<'} ${c.threshold}`,
-      formatNumber(c.effectSize),
-      c.drifted ? 'DRIFT' : 'no',
-    ]);
-  }
-  const head = `reference ${report.reference.source} (${formatNumber(report.reference.rows)} rows), current ${report.current.source} (${formatNumber(report.current.rows)} rows)${report.correction === 'bh' ? '; p-values Benjamini–Hochberg adjusted' : ''}${report.minEffectSize !== null ? `; effect size ≥ ${report.minEffectSize} required` : ''}\n\n`;
-  const verdict = `\n${report.driftedColumns} of ${report.columns.length} columns drifted (share ${report.driftShare.toFixed(2)}, threshold ${report.shareThreshold}): dataset drift ${report.driftDetected ? 'DETECTED' : 'not detected'}\n`;
-  const notes = report.columns
-    .filter((c) => c.note)
-    .map((c) => `note: ${c.column}: ${c.note}\n`)
-    .join('');
-  const unmatched = report.unmatchedColumns.length
-    ? `not compared (in one file only): ${report.unmatchedColumns.join(', ')}\n`
-    : '';
-  return `${head}${table(rows, new Set([3, 4, 5, 7]))}${verdict}${notes}${unmatched}`;
-}

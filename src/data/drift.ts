@@ -23,9 +23,9 @@ import {
   sturgesBinEdges,
 } from './stat-tests.js';
 import { histogramCounts, isLoadedTable, nextDown } from './statistics.js';
+import { DRIFT_METHODS, type DriftMethod } from './vocabulary.js';
 
-export const DRIFT_METHODS = ['ks', 'chisquare', 'wasserstein', 'psi', 'jensenshannon', 'linf'] as const;
-export type DriftMethod = (typeof DRIFT_METHODS)[number];
+export { DRIFT_METHODS, type DriftMethod };
 
 /** p-value tests flag drift when p < threshold; distances when score ≥ threshold. */
 export const DEFAULT_THRESHOLDS: Record<DriftMethod, number> = {

@@ -12,9 +12,9 @@ import { type ColumnInfo, logicalTypeOf } from './columns.js';
 import { DataSourceError } from './data-errors.js';
 import { type DataEngine, duckdbMessage, quoteIdent, quoteString } from './duckdb.js';
 import { loadPostgresQuery, loadSqliteQuery } from './sql-sources.js';
+import { FILE_FORMATS, type FileFormat, QUERY_DATABASES, type QueryDatabase } from './vocabulary.js';
 
-export const FILE_FORMATS = ['csv', 'tsv', 'parquet', 'json', 'ndjson'] as const;
-export type FileFormat = (typeof FILE_FORMATS)[number];
+export { FILE_FORMATS, type FileFormat, QUERY_DATABASES, type QueryDatabase };
 
 export interface CsvOptions {
   /** Default ',' for csv and '\t' for tsv. */
@@ -38,9 +38,6 @@ export interface FileSource {
   format?: FileFormat;
   csv?: CsvOptions;
 }
-
-export const QUERY_DATABASES = ['postgres', 'sqlite', 'duckdb'] as const;
-export type QueryDatabase = (typeof QUERY_DATABASES)[number];
 
 export interface QuerySource {
   kind: 'query';
