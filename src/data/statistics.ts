@@ -285,8 +285,14 @@ async function statisticsOf(
     one[`finite${i}`] = (num(one[`n${i}`]) ?? 0) - (num(one[`nonfinite${i}`]) ?? 0);
 
   // Scan 2: histograms over [min, max] and quantiles (on a deterministic sample of large tables).
-  const sampled = rowCount > sampleSize;
-  const sampleThreshold = Math.ceil((sampleSize / Math.max(rowCount, 1)) * 1_000_000);
+  // Each column's quantiles are exact up to sampleSize finite values, else taken on a hash sample
+  // sized on the column's own values (a mostly-null column gets a larger share of rows).
+  const sampleShare = new Map<number, number>();
+  for (const [i] of columns.entries()) {
+    const values = num(one[`finite${i}`]) ?? 0;
+    sampleShare.set(i, values > sampleSize ? Math.ceil((sampleSize / values) * 1_000_000) : 1_000_000);
+  }
+  const sampled = [...sampleShare.values()].some((share) => share < 1_000_000);
   const second: string[] = [];
   const quantileParts: string[] = [];
   const edgesByColumn = new Map<number, number[]>();
@@ -311,7 +317,14 @@ async function statisticsOf(
     const mean = num(one[`mean${i}`]);
     if (mean !== null)
       second.push(`sum((${x} - ${sqlNumber(mean)}) * (${x} - ${sqlNumber(mean)}))${finite} AS ss${i}`);
-    quantileParts.push(`quantile_cont(${x}, [${quantiles.map(String).join(', ')}])${finite} AS q${i}`);
+    const share = sampleShare.get(i)!;
+    const filters = [
+      ...(nonFinite.includes(i) ? [`isfinite(${c})`] : []),
+      ...(share < 1_000_000 ? [`__lathe_sample < ${share}`] : []),
+    ];
+    quantileParts.push(
+      `quantile_cont(${x}, [${quantiles.map(String).join(', ')}])${filters.length ? ` FILTER (WHERE ${filters.join(' AND ')})` : ''} AS q${i}`,
+    );
     boundariesByColumn.set(i, boundaries);
   });
   const two: Record<string, unknown> = {};
@@ -322,12 +335,13 @@ async function statisticsOf(
     );
     // Quantiles are holistic (they keep their values): a query of their own over the sample.
     // Rows are sampled by a hash of their position: deterministic, and independent of the values.
-    const sample = sampled ? ` WHERE hash(${ROW_ORDINAL}) % 1000000 < ${sampleThreshold}` : '';
+    const widest = Math.max(...[...sampleShare.values()]);
+    const from = sampled
+      ? `(SELECT *, hash(${ROW_ORDINAL}) % 1000000 AS __lathe_sample FROM ${table.view}) WHERE __lathe_sample < ${widest}`
+      : table.view;
     Object.assign(
       two,
-      await engine.row<Record<string, unknown>>(
-        `SELECT ${quantileParts.join(', ')} FROM ${table.view}${sample}`,
-      ),
+      await engine.row<Record<string, unknown>>(`SELECT ${quantileParts.join(', ')} FROM ${from}`),
     );
   }
 
@@ -372,7 +386,7 @@ async function statisticsOf(
       boundaries: boundariesByColumn.get(i),
       topValues: topValuesByColumn.get(i),
       quantiles,
-      quantilesExact: !sampled,
+      quantilesExact: sampleShare.get(i) === 1_000_000,
     });
     worstDistinctError = Math.max(worstDistinctError, stats.distinctRelativeError ?? 0);
     return stats;
@@ -397,7 +411,7 @@ async function statisticsOf(
         ? 'exact'
         : `linear counting over two ${DISTINCT_BITMAP_BITS}-bit bitmaps of 64-bit hashes (one for 63/${DISTINCT_SAMPLE_RATE} of the hash space, one for 1/${DISTINCT_SAMPLE_RATE}, for large counts); relative standard error ${formatPercent(worstDistinctError)} or less here (each column's is in distinctRelativeError)`,
       quantiles: sampled
-        ? `on a deterministic hash sample of about ${sampleSize} of ${rowCount} rows; the rank of each quantile is within ±${formatPercent(dkwRankError(sampleSize, 0.001))} of the requested one with probability 99.9% (Dvoretzky–Kiefer–Wolfowitz)`
+        ? `for columns with more than ${sampleSize} values, on a deterministic hash sample of about ${sampleSize} of their values; the rank of each quantile is within ±${formatPercent(dkwRankError(sampleSize, 0.001))} of the requested one with probability 99.9% (Dvoretzky–Kiefer–Wolfowitz)`
         : 'exact',
     },
     warnings,

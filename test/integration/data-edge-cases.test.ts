@@ -213,6 +213,21 @@ describe('files DuckDB would read wrongly without a word', () => {
   });
 });
 
+describe('quantile samples', () => {
+  it("are sized on a column's values, not on rows: a mostly-null column keeps exact quantiles", async () => {
+    const path = await parquet(
+      'sparse.parquet',
+      'SELECT range::DOUBLE AS dense, CASE WHEN range % 100 = 0 THEN range::DOUBLE END AS sparse FROM range(300000)',
+    );
+    const stats = await computeStatistics(path, { quantiles: [0.5] }, engine);
+    const [dense, sparse] = stats.columns;
+    expect(dense!.numeric!.quantilesExact).toBe(false);
+    // 3,000 values: exact, so the median is numpy's.
+    expect(sparse!.numeric!.quantilesExact).toBe(true);
+    expect(sparse!.numeric!.quantiles).toEqual([{ q: 0.5, value: 149950 }]);
+  });
+});
+
 describe('what DuckDB does quietly with a header', () => {
   it('repeated names are reported, with the names they got', async () => {
     const table = await loadTable(engine, file('dup.csv', 'x,X,y\n1,2,3\n'));
