@@ -4,7 +4,7 @@
  * and larger than memory, so no CSV parsing or statistics loop is written by hand here.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { availableParallelism, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { type DuckDBConnection, DuckDBInstance } from '@duckdb/node-api';
 import { LatheError } from '../errors.js';
@@ -13,8 +13,17 @@ import { DataSourceError } from './data-errors.js';
 export interface DataEngineOptions {
   /** Worker threads; DuckDB's default is the number of cores. */
   threads?: number;
-  /** e.g. '4GB'; DuckDB's default is 80% of RAM. */
+  /**
+   * e.g. '4GB'. Default: $LATHE_DUCKDB_MEMORY_LIMIT, else 80% of RAM divided by the number of
+   * cores (the engine runs that many tasks at once, and each data task has its own DuckDB; beyond
+   * its limit DuckDB spills to disk).
+   */
   memoryLimit?: string;
+}
+
+function defaultMemoryLimit(): string {
+  const bytes = Math.max(1024 ** 3, Math.floor((totalmem() * 0.8) / Math.max(1, availableParallelism())));
+  return `${Math.floor(bytes / 1024 ** 2)}MB`;
 }
 
 /** A DuckDB connection with plain-JS results: BIGINT → number (or bigint beyond 2^53), lists → arrays. */
@@ -30,7 +39,8 @@ export class DataEngine {
     const spillDir = mkdtempSync(join(tmpdir(), 'lathe-duckdb-'));
     const config: Record<string, string> = { temp_directory: spillDir };
     if (options.threads !== undefined) config.threads = String(options.threads);
-    if (options.memoryLimit !== undefined) config.memory_limit = options.memoryLimit;
+    config.memory_limit =
+      options.memoryLimit ?? process.env.LATHE_DUCKDB_MEMORY_LIMIT ?? defaultMemoryLimit();
     const instance = await DuckDBInstance.create(':memory:', config);
     const connection = await instance.connect();
     // Timestamps with time zones print and compare the same on every machine.
