@@ -212,7 +212,7 @@ async function driftOf(
     );
     if (valueKind(refColumn.logicalType) !== valueKind(curColumn.logicalType)) {
       result.typeChanged = true;
-      result.drifted = true;
+      forceDrift(result);
       const change = `type changed: ${refColumn.type} in the reference, ${curColumn.type} in the current data (compared as text)`;
       result.note = result.note ? `${change}; ${result.note}` : change;
     }
@@ -221,12 +221,14 @@ async function driftOf(
   }
   const correction = options.correction ?? 'none';
   if (correction === 'bh') {
-    const tested = results.filter((r) => r.pValue !== null);
+    // Columns whose verdict does not come from their test (a type change, values on one side
+    // only) stay out of the correction: they would shift the other columns' adjusted p-values.
+    const tested = results.filter((r) => r.pValue !== null && !isForced(r));
     const adjusted = benjaminiHochberg(tested.map((r) => r.pValue!));
     tested.forEach((r, k) => {
       r.adjustedPValue = adjusted[k]!;
       r.score = r.adjustedPValue;
-      r.drifted = r.typeChanged || pValueVerdict(r, options);
+      r.drifted = pValueVerdict(r, options);
     });
   }
   const drifted = results.filter((r) => r.drifted).length;
@@ -246,6 +248,16 @@ async function driftOf(
     driftDetected: results.length > 0 && share >= shareThreshold,
     unmatchedColumns: unmatched,
   };
+}
+
+/** A column that drifted whatever its test says: the score is set to agree with the verdict. */
+function forceDrift(result: ColumnDrift): void {
+  result.drifted = true;
+  result.score = result.pValue !== null ? 0 : Math.max(result.statistic, result.threshold);
+}
+
+function isForced(result: ColumnDrift): boolean {
+  return result.typeChanged || (result.referenceCount === 0) !== (result.currentCount === 0);
 }
 
 function pValueVerdict(result: ColumnDrift, options: DriftOptions): boolean {
@@ -317,7 +329,9 @@ async function columnDrift(
   let method = perColumn ?? chooseMethod(options.method ?? 'auto', numeric, n1, uniqueInReference, options);
   let note: string | undefined;
   if (!numeric && NUMERIC_ONLY.has(method)) {
-    if (perColumn)
+    // Asking for a numbers-only method on a text column is a mistake; on a column whose type
+    // changed it is what the caller expected, and the change itself is the finding.
+    if (perColumn && !typeChanged)
       throw new DataUsageError(
         `drift: column '${name}' is ${refType}, not numeric; '${method}' needs numbers`,
       );
@@ -348,13 +362,13 @@ async function columnDrift(
   if (note) result.note = note;
   if (n1 === 0 || n2 === 0) {
     // A feature that stopped arriving (or started) has drifted; one absent from both has not.
-    result.drifted = n1 !== n2;
     result.note =
       n1 === n2
         ? 'no values in either dataset'
         : `values in the ${n1 === 0 ? 'current' : 'reference'} data only: the ${n1 === 0 ? 'reference' : 'current'} has none`;
-    result.pValue = P_VALUE_METHODS.has(method) ? (result.drifted ? 0 : 1) : null;
-    result.score = P_VALUE_METHODS.has(method) ? (result.pValue ?? 1) : result.drifted ? 1 : 0;
+    // No test can run: no p-value; the verdict is the finding itself.
+    result.pValue = null;
+    if (n1 !== n2) forceDrift(result);
     return result;
   }
   const union = `SELECT ${refValue} AS x, 0 AS s FROM ${ref.view} WHERE ${refValid} UNION ALL SELECT ${curValue} AS x, 1 AS s FROM ${cur.view} WHERE ${curValid}`;

@@ -284,13 +284,14 @@ async function loadCsv(
     `SELECT line, line_byte_position, column_name, error_message, csv_line FROM ${id}_rejects ORDER BY line`,
   );
   // DuckDB counts records; a quoted field with a line break makes that differ from the line a
-  // user's editor shows, so count the newlines before each bad record's first byte instead.
-  const physical = /\.(gz|zst)$/i.test(path)
-    ? undefined
-    : await lineNumbersAt(
+  // user's editor shows, so count the newlines before each bad record's first byte instead. Its
+  // byte positions are in the decoded UTF-8 text: only a plain UTF-8 file maps them to the file.
+  const physical = countsFileLines(path, options)
+    ? await lineNumbersAt(
         path,
         rows.map((row) => row.line_byte_position),
-      );
+      )
+    : undefined;
   const all = rows.map((row, k) => ({
     file: shown,
     line: physical?.[k] ?? Number(row.line),
@@ -298,13 +299,13 @@ async function loadCsv(
     error: (row.error_message.split('\n')[0] ?? row.error_message).replace(/\.\s*$/, ''),
     text: truncate(row.csv_line ?? '', 200),
   }));
-  // One entry per line: a line can fail several ways (too many fields, and values that do not
+  // One entry per record: a line can fail several ways (too many fields, and values that do not
   // fit); the wrong number of fields is what to fix first, so it is the one kept.
   const byLine = new Map<number, RejectedLine>();
-  for (const entry of all) {
-    const kept = byLine.get(entry.line);
-    if (!kept || (/Columns/i.test(entry.error) && !/Columns/i.test(kept.error)))
-      byLine.set(entry.line, entry);
+  for (const [k, entry] of all.entries()) {
+    const record = Number(rows[k]!.line);
+    const kept = byLine.get(record);
+    if (!kept || (/Columns/i.test(entry.error) && !/Columns/i.test(kept.error))) byLine.set(record, entry);
   }
   const rejected = [...byLine.values()].sort((a, b) => a.line - b.line);
   if (rejected.length > 0 && (options.badLines ?? 'fail') === 'fail') {
@@ -330,8 +331,9 @@ async function loadCsv(
 
 /** DuckDB reads a JSON array cut off after a comma as complete; a truncated file is an error. */
 async function checkJsonArrayEnd(path: string, shown: string): Promise<void> {
-  const head = (await readFirstLine(path)).trimStart();
-  if (!head.startsWith('[')) return;
+  // Compressed files are left to DuckDB (reading them twice to check would double the cost).
+  if (/\.(gz|zst)$/i.test(path)) return;
+  if ((await firstNonSpaceCharacter(path)) !== '[') return;
   const { size } = statSync(path);
   const handle = await open(path, 'r');
   try {
@@ -361,8 +363,9 @@ async function locateBadLine(
   id: string,
 ): Promise<{ line: number; error: string } | undefined> {
   try {
+    if (!countsFileLines(path, options)) return undefined;
     const header = (await readFirstLine(path)).replace(/\r$/, '');
-    const count = header.split(delimiter).length;
+    const count = splitCsvLine(header, delimiter).length;
     const columns = Array.from({ length: count }, (_, k) => `'c${k}': 'VARCHAR'`).join(', ');
     const args = [
       `delim = ${quoteString(delimiter)}`,
@@ -394,8 +397,50 @@ async function locateBadLine(
   }
 }
 
+async function firstNonSpaceCharacter(path: string): Promise<string | undefined> {
+  const stream = createReadStream(path, { encoding: 'utf8' });
+  try {
+    for await (const chunk of stream as AsyncIterable<string>) {
+      const match = /[^\s\uFEFF]/.exec(chunk);
+      if (match) return match[0];
+    }
+    return undefined;
+  } finally {
+    stream.destroy();
+  }
+}
+
+/** Whether the file's bytes are the text DuckDB parsed: not compressed, UTF-8. */
+function countsFileLines(path: string, options: CsvOptions): boolean {
+  return !/\.(gz|zst)$/i.test(path) && (options.encoding ?? 'utf-8') === 'utf-8';
+}
+
+/** Splits one CSV line on a delimiter outside double quotes ("" is a quote inside quotes). */
+export function splitCsvLine(line: string, delimiter: string): string[] {
+  const fields: string[] = [];
+  let field = '';
+  let quoted = false;
+  for (let i = 0; i < line.length; i++) {
+    const ch = line[i]!;
+    if (quoted) {
+      if (ch === '"' && line[i + 1] === '"') {
+        field += '"';
+        i++;
+      } else if (ch === '"') quoted = false;
+      else field += ch;
+    } else if (ch === '"') quoted = true;
+    else if (line.startsWith(delimiter, i)) {
+      fields.push(field);
+      field = '';
+      i += delimiter.length - 1;
+    } else field += ch;
+  }
+  fields.push(field);
+  return fields;
+}
+
 async function readFirstLine(path: string): Promise<string> {
-  const stream = createReadStream(path, { encoding: 'utf8', end: 1 << 20 });
+  const stream = createReadStream(path, { encoding: 'utf8', end: 64 << 20 });
   let text = '';
   for await (const chunk of stream as AsyncIterable<string>) {
     text += chunk;
@@ -419,12 +464,16 @@ async function lineNumbersAt(path: string, offsets: (number | null)[]): Promise<
   let next = 0;
   let position = 0;
   let newlines = 0;
+  let afterCarriageReturn = false;
   const stream = createReadStream(path, { end: wanted[wanted.length - 1]!.offset });
   for await (const chunk of stream as AsyncIterable<Buffer>) {
     for (let i = 0; i < chunk.length; i++, position++) {
       while (next < wanted.length && wanted[next]!.offset === position)
         result[wanted[next++]!.index] = newlines + 1;
-      if (chunk[i] === 10) newlines++;
+      // A line ends at \n, \r\n or a lone \r (old Mac files).
+      const byte = chunk[i];
+      if (byte === 13 || (byte === 10 && !afterCarriageReturn)) newlines++;
+      afterCarriageReturn = byte === 13;
     }
   }
   while (next < wanted.length) result[wanted[next++]!.index] = newlines + 1;
@@ -565,14 +614,10 @@ async function headerWarnings(
   delimiter: string,
 ): Promise<string[]> {
   const warnings: string[] = [];
-  const header = (await readFirstLine(path).catch(() => '')).replace(/\r$/, '');
+  if (!countsFileLines(path, options)) return warnings;
+  const header = (await readFirstLine(path).catch(() => '')).replace(/\r$/, '').replace(/^\uFEFF/, '');
   if (options.header !== false) {
-    const names = header.split(delimiter).map((n) =>
-      n
-        .trim()
-        .replace(/^"(.*)"$/, '$1')
-        .toLowerCase(),
-    );
+    const names = splitCsvLine(header, delimiter).map((n) => n.trim().toLowerCase());
     const repeated = [...new Set(names.filter((name, i) => name !== '' && names.indexOf(name) !== i))];
     if (repeated.length > 0) {
       warnings.push(

@@ -109,9 +109,9 @@ export function isLoadedTable(value: unknown): value is LoadedTable {
  * (hash mod m) of an m-bit bitmap for every value, then n̂ = −m·ln(V), V the share of zero bits,
  * with relative standard error √(m(e^t − t − 1))/n for t = n/m. Each column gets one aggregate
  * of two m-bit halves: values whose hash has its top 6 bits zero (1/64 of the hash space) set a
- * bit in the second half, all others in the first. The first half's estimate, scaled by 64/63, is
- * used while it is not nearly full (t ≤ 3); beyond, the second's, scaled by 64. Each adds the
- * binomial error of the share of values it saw. With m = 2^20 (128 KiB, small enough to stay in
+ * bit in the second half, all others in the first. While the first half is not nearly full
+ * (t ≤ 3) the two halves' estimates are added (together they see every value); beyond, the
+ * second's alone, scaled by 64, with the binomial error of the share of values it saw. With m = 2^20 (128 KiB, small enough to stay in
  * cache) the error is below 0.1% up to 1M distinct values, about 0.25% at 10M and 1% at 150M.
  */
 export const DISTINCT_BITMAP_BITS = 2 ** 20;
@@ -142,12 +142,14 @@ export function distinctEstimate(
   const rate = DISTINCT_SAMPLE_RATE;
   const main = linearCountingEstimate(mainBits, m);
   if (main / m <= 3) {
-    const estimate = (main * rate) / (rate - 1);
-    const samplingError = estimate > 0 ? Math.sqrt(1 / ((rate - 1) * estimate)) : 0;
-    return {
-      estimate,
-      relativeError: Math.sqrt(linearCountingRelativeError(main, m) ** 2 + samplingError ** 2),
-    };
+    // The halves split the hash space: together they count every value, with no sampling.
+    const small = linearCountingEstimate(sampledBits, m);
+    const estimate = main + small;
+    if (estimate <= 0) return { estimate: 0, relativeError: 0 };
+    const variance =
+      (linearCountingRelativeError(main, m) * main) ** 2 +
+      (linearCountingRelativeError(small, m) * small) ** 2;
+    return { estimate, relativeError: Math.sqrt(variance) / estimate };
   }
   const sampled = linearCountingEstimate(sampledBits, m);
   const estimate = sampled * rate;
@@ -201,6 +203,9 @@ async function statisticsOf(
     if (!(q >= 0 && q <= 1)) throw new RangeError(`quantiles: ${q} is not between 0 and 1`);
   }
   const sampleSize = options.quantileSampleSize ?? 100_000;
+  if (!(Number.isInteger(sampleSize) && sampleSize >= 1)) {
+    throw new RangeError(`quantileSampleSize: ${sampleSize} must be a whole number ≥ 1`);
+  }
   const exactDistinct = table.rowCount <= EXACT_DISTINCT_ROWS;
   const mask = DISTINCT_BITMAP_BITS - 1;
   const columns = table.columns;
@@ -288,7 +293,8 @@ async function statisticsOf(
   // Each column's quantiles are exact up to sampleSize finite values, else taken on a hash sample
   // sized on the column's own values (a mostly-null column gets a larger share of rows).
   const sampleShare = new Map<number, number>();
-  for (const [i] of columns.entries()) {
+  for (const [i, column] of columns.entries()) {
+    if (!isNumeric(column.logicalType)) continue;
     const values = num(one[`finite${i}`]) ?? 0;
     sampleShare.set(i, values > sampleSize ? Math.ceil((sampleSize / values) * 1_000_000) : 1_000_000);
   }
@@ -296,6 +302,7 @@ async function statisticsOf(
   const second: string[] = [];
   const quantileParts: string[] = [];
   const edgesByColumn = new Map<number, number[]>();
+  const degenerate: string[] = [];
   const boundariesByColumn = new Map<number, number[]>();
   columns.forEach((column, i) => {
     if (!isNumeric(column.logicalType)) return;
@@ -304,28 +311,35 @@ async function statisticsOf(
     const max = num(one[`max${i}`]);
     if (min === null || max === null) return;
     const edges = histogramEdges(min, max, bins);
-    edgesByColumn.set(i, edges);
+    // A range too wide for doubles (hi − lo overflows) or too narrow for their resolution has
+    // no equal-width bins: no histogram (numpy raises an error here).
     const x = `${c}::DOUBLE`;
     // Only columns that have NaN or ±Infinity pay for leaving them out (nulls are ignored anyway).
     const finite = nonFinite.includes(i) ? ` FILTER (WHERE isfinite(${c}))` : '';
-    // histogram(x, boundaries) counts x ≤ boundary into the first boundary at or above it; one
-    // ulp below each inner edge makes the bins numpy's [a, b), the last one closed.
-    const boundaries = [...edges.slice(1, -1).map(nextDown), edges[edges.length - 1]!];
-    second.push(`histogram(${x}, [${boundaries.map(sqlNumber).join(', ')}])${finite} AS hist${i}`);
+    if (edges.every((edge, k) => Number.isFinite(edge) && (k === 0 || edge > edges[k - 1]!))) {
+      // histogram(x, boundaries) counts x ≤ boundary into the first boundary at or above it;
+      // one ulp below each inner edge makes the bins numpy's [a, b), the last one closed.
+      const boundaries = [...edges.slice(1, -1).map(nextDown), edges[edges.length - 1]!];
+      second.push(`histogram(${x}, [${boundaries.map(sqlNumber).join(', ')}])${finite} AS hist${i}`);
+      edgesByColumn.set(i, edges);
+      boundariesByColumn.set(i, boundaries);
+    } else {
+      degenerate.push(column.name);
+    }
     // Two-pass variance (numpy's): squared deviations from the first scan's mean, not Welford's
     // running update, which costs a division per value.
     const mean = num(one[`mean${i}`]);
     if (mean !== null)
       second.push(`sum((${x} - ${sqlNumber(mean)}) * (${x} - ${sqlNumber(mean)}))${finite} AS ss${i}`);
-    const share = sampleShare.get(i)!;
+    const share = sampleShare.get(i) ?? 1_000_000;
     const filters = [
       ...(nonFinite.includes(i) ? [`isfinite(${c})`] : []),
       ...(share < 1_000_000 ? [`__lathe_sample < ${share}`] : []),
     ];
-    quantileParts.push(
-      `quantile_cont(${x}, [${quantiles.map(String).join(', ')}])${filters.length ? ` FILTER (WHERE ${filters.join(' AND ')})` : ''} AS q${i}`,
-    );
-    boundariesByColumn.set(i, boundaries);
+    if (quantiles.length > 0)
+      quantileParts.push(
+        `quantile_cont(${x}, [${quantiles.map(String).join(', ')}])${filters.length ? ` FILTER (WHERE ${filters.join(' AND ')})` : ''} AS q${i}`,
+      );
   });
   const two: Record<string, unknown> = {};
   if (second.length > 0) {
@@ -335,14 +349,16 @@ async function statisticsOf(
     );
     // Quantiles are holistic (they keep their values): a query of their own over the sample.
     // Rows are sampled by a hash of their position: deterministic, and independent of the values.
-    const widest = Math.max(...[...sampleShare.values()]);
+    const widest = Math.max(0, ...sampleShare.values());
     const from = sampled
       ? `(SELECT *, hash(${ROW_ORDINAL}) % 1000000 AS __lathe_sample FROM ${table.view}) WHERE __lathe_sample < ${widest}`
       : table.view;
-    Object.assign(
-      two,
-      await engine.row<Record<string, unknown>>(`SELECT ${quantileParts.join(', ')} FROM ${from}`),
-    );
+    if (quantileParts.length > 0) {
+      Object.assign(
+        two,
+        await engine.row<Record<string, unknown>>(`SELECT ${quantileParts.join(', ')} FROM ${from}`),
+      );
+    }
   }
 
   // Top values of text columns, exact: a GROUP BY when the column has few enough distinct values
@@ -386,12 +402,15 @@ async function statisticsOf(
       boundaries: boundariesByColumn.get(i),
       topValues: topValuesByColumn.get(i),
       quantiles,
-      quantilesExact: sampleShare.get(i) === 1_000_000,
+      quantilesExact: (sampleShare.get(i) ?? 1_000_000) === 1_000_000,
     });
     worstDistinctError = Math.max(worstDistinctError, stats.distinctRelativeError ?? 0);
     return stats;
   });
   const warnings = [...table.warnings];
+  for (const name of degenerate) {
+    warnings.push(`column '${name}': no histogram, its range cannot be cut into equal-width bins of doubles`);
+  }
   for (const column of result) {
     if (rowCount > 0 && column.count === 0) warnings.push(`column '${column.name}' is entirely null`);
   }

@@ -474,7 +474,8 @@ function expectationCheck(table: LoadedTable, expectation: Expectation, index: n
         max: `max(${c})${finite}`,
       }[statistic]!;
       const numeric = column !== undefined && isNumeric(column.logicalType);
-      const value = !numeric && statistic !== 'min' && statistic !== 'max' ? 'max(NULL::DOUBLE)' : sql;
+      const notNumbers = !numeric && statistic !== 'min' && statistic !== 'max';
+      const value = notNumbers ? 'max(NULL::DOUBLE)' : sql;
       // Compared with the bounds in SQL, in the column's own type (dates as dates, in UTC), and
       // read back as text so that any value (infinite dates included) survives the trip.
       return {
@@ -486,7 +487,11 @@ function expectationCheck(table: LoadedTable, expectation: Expectation, index: n
           if (v === null) {
             return {
               passed: false,
-              message: `no ${statistic}: the column has no values to compute it from`,
+              message: `no ${statistic}: ${
+                notNumbers
+                  ? `the column is ${column?.logicalType} (${column?.type}), not numbers`
+                  : 'the column has no values to compute it from'
+              }`,
               observed: null,
             };
           }

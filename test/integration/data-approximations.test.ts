@@ -92,15 +92,16 @@ describe('distinct counts beyond 200,000 rows (linear counting)', () => {
         const column = columnOf(stats, name);
         const estimate = column.distinct;
         const truth = Number(exact[name]);
-        // Up to 3·m distinct values the main half (63/64 of the hash space) is used, and the
-        // stated error is its linear counting error with the binomial error of seeing 63/64 of
-        // the values. (Of the unrounded estimate, which can exceed the non-null count the
-        // reported one is capped at: hence the loose 1e-3.)
+        // Up to 3·m distinct values the two halves (63/64 and 1/64 of the hash space) are added,
+        // and the stated error combines their linear counting variances. Recomputed here from the
+        // expected 63:1 split of the estimate (the actual split varies a little: hence 5%).
         const relativeError = column.distinctRelativeError!;
-        const expected = Math.sqrt(
-          linearCountingRelativeError((estimate * 63) / 64, DISTINCT_BITMAP_BITS) ** 2 + 1 / (63 * estimate),
-        );
-        expect(Math.abs(relativeError - expected)).toBeLessThan(1e-3 * expected);
+        const variance = (n: number) => {
+          const t = n / DISTINCT_BITMAP_BITS;
+          return DISTINCT_BITMAP_BITS * (Math.exp(t) - t - 1);
+        };
+        const expected = Math.sqrt(variance((estimate * 63) / 64) + variance(estimate / 64)) / estimate;
+        expect(Math.abs(relativeError - expected)).toBeLessThan(0.05 * expected);
         // The reported estimate is rounded to an integer: half a value of that is not an error.
         const off = Math.max(0, Math.abs(estimate - truth) - 0.5);
         cases.push({

@@ -123,6 +123,29 @@ describe('drift', () => {
   });
 });
 
+describe('drift verdicts that do not come from a test', () => {
+  it('a per-column numeric method on a column that turned into text reports the change', async () => {
+    const ref = await parquet('m-ref.parquet', 'SELECT range AS x, range AS y FROM range(50)');
+    const cur = await parquet(
+      'm-cur.parquet',
+      "SELECT CASE WHEN range = 3 THEN 'foo' ELSE range::VARCHAR END AS x, range AS y FROM range(50)",
+    );
+    const report = await computeDrift(ref, cur, { methods: { x: 'wasserstein' }, correction: 'bh' }, engine);
+    const x = report.columns.find((c) => c.column === 'x')!;
+    expect(x).toMatchObject({ typeChanged: true, drifted: true, score: 0, adjustedPValue: null });
+    // Left out of the correction: y is adjusted alone, so its adjusted p-value is its own.
+    const y = report.columns.find((c) => c.column === 'y')!;
+    expect(y.adjustedPValue).toBe(y.pValue);
+  });
+
+  it('a column empty on one side has no p-value and a score that agrees with its verdict', async () => {
+    const ref = await parquet('o-ref.parquet', "SELECT 'a' AS c FROM range(30)");
+    const cur = await parquet('o-cur.parquet', 'SELECT NULL::VARCHAR AS c FROM range(30)');
+    const report = await computeDrift(ref, cur, { method: 'psi', thresholds: { psi: 2 } }, engine);
+    expect(report.columns[0]).toMatchObject({ pValue: null, drifted: true, score: 2 });
+  });
+});
+
 describe('values JavaScript cannot hold', () => {
   it('failing rows with infinite timestamps are shown as text', async () => {
     const path = await parquet(
@@ -191,6 +214,41 @@ describe('files DuckDB would read wrongly without a word', () => {
     );
   });
 
+  it('a JSON array cut short after a blank first line is an error too', async () => {
+    const error = await sourceError(loadTable(engine, file('cut2.json', '\n\n  [{"a":1},\n{"a":2},\n')));
+    expect(error.message).toMatch(/not closed with '\]'/);
+  });
+
+  it('line numbers count lone carriage returns; latin-1 files keep each bad record', async () => {
+    const cr = await loadTable(engine, {
+      kind: 'file',
+      path: file('cr.csv', 'a,b\r1,2\r3,4,5\r6,7\r'),
+      csv: { badLines: 'skip' },
+    });
+    expect(cr.rejectedLines.map((r) => r.line)).toEqual([3]);
+    const latin = Buffer.concat([
+      Buffer.from('a,b\n'),
+      ...Array.from({ length: 40 }, () => Buffer.from([0xe9, 0x2c, 0x31, 0x0a])),
+      Buffer.from('x,1,2\n'),
+      ...Array.from({ length: 30 }, () => Buffer.from([0xe9, 0x2c, 0x31, 0x0a])),
+      Buffer.from('y,1,2\n'),
+    ]);
+    const path = join(dir, 'latin.csv');
+    writeFileSync(path, latin);
+    const table = await loadTable(engine, {
+      kind: 'file',
+      path,
+      csv: { badLines: 'skip', encoding: 'latin-1' },
+    });
+    expect(table.rejectedLines.map((r) => r.line)).toEqual([42, 73]);
+  });
+
+  it('a quoted header name holding the delimiter is one name', async () => {
+    const table = await loadTable(engine, file('quoted-header.csv', '"x,y","x,z",w\n1,2,3\n'));
+    expect(table.columns.map((c) => c.name)).toEqual(['x,y', 'x,z', 'w']);
+    expect(table.warnings).toEqual([]);
+  });
+
   it('a misspelt column in csv.types is an error', async () => {
     const error = await sourceError(
       loadTable(engine, {
@@ -210,6 +268,26 @@ describe('files DuckDB would read wrongly without a word', () => {
     expect(table.rejectedLines).toHaveLength(1);
     expect(table.rejectedLines[0]).toMatchObject({ line: 4 });
     expect(table.rejectedLines[0]!.error).toMatch(/Columns/);
+  });
+});
+
+describe('distinct counts beyond 200,000 rows', () => {
+  it('are right for few distinct values, which both bitmap halves see', async () => {
+    const ks = [2, 3, 10, 20, 100, 1000];
+    const path = await parquet(
+      'few.parquet',
+      `SELECT ${ks.map((k) => `'v' || (range % ${k})::VARCHAR AS k${k}`).join(', ')} FROM range(300000)`,
+    );
+    const stats = await computeStatistics(path, { quantiles: [] }, engine);
+    for (const [i, k] of ks.entries()) {
+      const column = stats.columns[i]!;
+      // Within 3 standard errors, and the error itself small (not a sampled estimate).
+      expect(Math.abs(column.distinct - k)).toBeLessThanOrEqual(
+        Math.max(0, 3 * column.distinctRelativeError! * k),
+      );
+      expect(column.distinctRelativeError!).toBeLessThan(0.01);
+    }
+    expect(stats.columns.slice(0, 4).map((c) => c.distinct)).toEqual([2, 3, 10, 20]);
   });
 });
 
