@@ -20,6 +20,8 @@ export interface CommandSpec {
   options: Record<string, OptionSpec>;
   minArgs: number;
   maxArgs: number;
+  /** The command works on files, not on a workspace: no --home. */
+  noWorkspace?: boolean;
   handler(ctx: { args: string[]; values: Record<string, any> }): Promise<number>;
 }
 
@@ -32,8 +34,13 @@ export const COMMON_OPTIONS: Record<string, OptionSpec> = {
   help: { type: 'boolean', short: 'h', description: 'show this help' },
 };
 
+function optionsOf(command: CommandSpec): Record<string, OptionSpec> {
+  const { home, ...rest } = COMMON_OPTIONS;
+  return { ...command.options, ...(command.noWorkspace ? rest : { home: home!, ...rest }) };
+}
+
 export function commandHelp(command: CommandSpec): string {
-  const options = { ...command.options, ...COMMON_OPTIONS };
+  const options = optionsOf(command);
   const rows = Object.entries(options).map(([name, o]) => {
     const flag = `${o.short ? `-${o.short}, ` : '    '}--${name}${o.type === 'string' ? ` <${o.placeholder ?? 'value'}>` : ''}`;
     return `  ${flag.padEnd(30)} ${o.description}${o.multiple ? ' (repeatable)' : ''}`;
@@ -70,7 +77,7 @@ export function parseCommand(
   command: CommandSpec,
   argv: string[],
 ): { args: string[]; values: Record<string, any> } {
-  const options = { ...command.options, ...COMMON_OPTIONS };
+  const options = optionsOf(command);
   let parsed: ReturnType<typeof parseArgs>;
   try {
     parsed = parseArgs({

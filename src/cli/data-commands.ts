@@ -49,6 +49,7 @@ export const dataStatsCommand: CommandSpec = {
   },
   minArgs: 1,
   maxArgs: 1,
+  noWorkspace: true,
   async handler(context) {
     const { runDataStats } = await import('./data-command-handlers.js');
     return runDataStats(context);
@@ -71,6 +72,7 @@ export const dataSchemaInferCommand: CommandSpec = {
   },
   minArgs: 1,
   maxArgs: 1,
+  noWorkspace: true,
   async handler(context) {
     const { runDataSchemaInfer } = await import('./data-command-handlers.js');
     return runDataSchemaInfer(context);
@@ -93,6 +95,7 @@ export const dataValidateCommand: CommandSpec = {
   },
   minArgs: 1,
   maxArgs: 1,
+  noWorkspace: true,
   async handler(context) {
     const { runDataValidate } = await import('./data-command-handlers.js');
     return runDataValidate(context);
@@ -146,6 +149,7 @@ export const dataDriftCommand: CommandSpec = {
   },
   minArgs: 2,
   maxArgs: 2,
+  noWorkspace: true,
   async handler(context) {
     const { runDataDrift } = await import('./data-command-handlers.js');
     return runDataDrift(context);
