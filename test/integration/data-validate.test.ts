@@ -962,25 +962,21 @@ describe('schema inference round trip', () => {
 describe('schema and suite files: errors name the field and the line', () => {
   const head = 'kind: lathe.schema\nversion: 1\ncolumns:\n  age:\n';
 
-  function schemaError(text: string, path = 'schema.yaml'): DataSchemaError {
+  function parseError(
+    parse: (text: string, path: string) => unknown,
+    text: string,
+    path: string,
+  ): DataSchemaError {
     try {
-      parseSchema(text, path);
+      parse(text, path);
     } catch (error) {
       expect(error).toBeInstanceOf(DataSchemaError);
       return error as DataSchemaError;
     }
     throw new Error(`expected a DataSchemaError for:\n${text}`);
   }
-
-  function suiteError(text: string, path = 'suite.yaml'): DataSchemaError {
-    try {
-      parseExpectationSuite(text, path);
-    } catch (error) {
-      expect(error).toBeInstanceOf(DataSchemaError);
-      return error as DataSchemaError;
-    }
-    throw new Error(`expected a DataSchemaError for:\n${text}`);
-  }
+  const schemaError = (text: string, path = 'schema.yaml') => parseError(parseSchema, text, path);
+  const suiteError = (text: string, path = 'suite.yaml') => parseError(parseExpectationSuite, text, path);
 
   it('a valid schema parses, with defaults filled in', () => {
     const schema = parseSchema(`${head}    type: integer\n    range: {min: 0}\n`, 'schema.yaml');
