@@ -4,75 +4,44 @@
  * can point at failing rows. Bad input is reported with the file and line, never coerced.
  */
 import { randomBytes } from 'node:crypto';
-import { createReadStream, statSync } from 'node:fs';
-import { open } from 'node:fs/promises';
+import { statSync } from 'node:fs';
 import { extname, resolve } from 'node:path';
 import { StatementType } from '@duckdb/node-api';
-import { type ColumnInfo, logicalTypeOf } from './columns.js';
+import { logicalTypeOf } from './columns.js';
 import { DataSourceError } from './data-errors.js';
-import { type DataEngine, duckdbMessage, quoteIdent, quoteString } from './duckdb.js';
+import { type DataEngine, duckdbMessage, quoteString } from './duckdb.js';
+import {
+  checkJsonArrayEnd,
+  countsFileLines,
+  csvMessage,
+  headerWarnings,
+  lineNumbersAt,
+  locateBadLine,
+  mixedTypeWarnings,
+  truncate,
+} from './file-checks.js';
+import {
+  type CsvOptions,
+  type DataSource,
+  type FileSource,
+  type LoadedTable,
+  type QuerySource,
+  type RejectedLine,
+  ROW_ORDINAL,
+} from './source-types.js';
 import { loadPostgresQuery, loadSqliteQuery } from './sql-sources.js';
 import { FILE_FORMATS, type FileFormat, QUERY_DATABASES, type QueryDatabase } from './vocabulary.js';
 
-export { FILE_FORMATS, type FileFormat, QUERY_DATABASES, type QueryDatabase };
-
-export interface CsvOptions {
-  /** Default ',' for csv and '\t' for tsv. */
-  delimiter?: string;
-  /** Whether the first line names the columns (default true). */
-  header?: boolean;
-  /** What to do with a malformed line: stop with its file and line (default), or skip and report it. */
-  badLines?: 'fail' | 'skip';
-  /** Default utf-8; bytes that are not valid in it are a malformed line. */
-  encoding?: 'utf-8' | 'utf-16' | 'latin-1';
-  /** Strings read as null (default: the empty field). */
-  nullValues?: string[];
-  /** Column types to use instead of the sniffed ones, e.g. { zip: 'VARCHAR' }. */
-  types?: Record<string, string>;
-}
-
-export interface FileSource {
-  kind: 'file';
-  path: string;
-  /** Default: from the extension (.csv, .tsv, .parquet, .json, .ndjson/.jsonl; .gz allowed). */
-  format?: FileFormat;
-  csv?: CsvOptions;
-}
-
-export interface QuerySource {
-  kind: 'query';
-  database: QueryDatabase;
-  /** A postgres:// URL, or the path of a SQLite or DuckDB file (opened read-only). */
-  connection: string;
-  query: string;
-}
-
-export type DataSource = FileSource | QuerySource;
-
-export { DataSourceError };
-
-export interface RejectedLine {
-  file: string;
-  line: number;
-  column: string | null;
-  error: string;
-  text: string;
-}
-
-/** Data loaded into the engine: query it as `FROM <view>`; `__lathe_row` is the 0-based row ordinal. */
-export interface LoadedTable {
-  view: string;
-  rowCount: number;
-  columns: ColumnInfo[];
-  /** Malformed lines that were skipped (only with `badLines: 'skip'`). */
-  rejectedLines: RejectedLine[];
-  /** Things the user should know that are not errors, e.g. a column of mostly numbers kept as text. */
-  warnings: string[];
-  /** What was read, for messages and artifact metadata. */
-  description: string;
-}
-
-export const ROW_ORDINAL = '__lathe_row';
+export {
+  type CsvOptions,
+  type DataSource,
+  type FileSource,
+  type LoadedTable,
+  type QuerySource,
+  type RejectedLine,
+  ROW_ORDINAL,
+} from './source-types.js';
+export { DataSourceError, FILE_FORMATS, type FileFormat, QUERY_DATABASES, type QueryDatabase };
 
 /** A path names a file source whose format comes from its extension. */
 export function fileSource(path: string, options: Omit<FileSource, 'kind' | 'path'> = {}): FileSource {
@@ -329,172 +298,6 @@ async function loadCsv(
   return rejected;
 }
 
-/** DuckDB reads a JSON array cut off after a comma as complete; a truncated file is an error. */
-async function checkJsonArrayEnd(path: string, shown: string): Promise<void> {
-  // Compressed files are left to DuckDB (reading them twice to check would double the cost).
-  if (/\.(gz|zst)$/i.test(path)) return;
-  if ((await firstNonSpaceCharacter(path)) !== '[') return;
-  const { size } = statSync(path);
-  const handle = await open(path, 'r');
-  try {
-    const length = Math.min(size, 4096);
-    const buffer = Buffer.alloc(length);
-    await handle.read(buffer, 0, length, size - length);
-    if (!buffer.toString('utf8').trimEnd().endsWith(']')) {
-      throw new DataSourceError(
-        shown,
-        "not readable as JSON: the array is not closed with ']' (a truncated file?)",
-      );
-    }
-  } finally {
-    await handle.close();
-  }
-}
-
-/**
- * When DuckDB's sniffer gives up (typically an unterminated quote), read the file again with no
- * sniffing, every column as text, to find the first bad line and say what is wrong with it.
- */
-async function locateBadLine(
-  engine: DataEngine,
-  path: string,
-  delimiter: string,
-  options: CsvOptions,
-  id: string,
-): Promise<{ line: number; error: string } | undefined> {
-  try {
-    if (!countsFileLines(path, options)) return undefined;
-    const header = (await readFirstLine(path)).replace(/\r$/, '');
-    const count = splitCsvLine(header, delimiter).length;
-    const columns = Array.from({ length: count }, (_, k) => `'c${k}': 'VARCHAR'`).join(', ');
-    const args = [
-      `delim = ${quoteString(delimiter)}`,
-      `header = ${options.header ?? true}`,
-      `quote = '"'`,
-      `escape = '"'`,
-      'auto_detect = false',
-      `columns = {${columns}}`,
-      'store_rejects = true',
-      `rejects_scan = '${id}_locate_scan'`,
-      `rejects_table = '${id}_locate'`,
-    ];
-    if (options.encoding) args.push(`encoding = ${quoteString(options.encoding)}`);
-    await engine.rows(`SELECT count(*) FROM read_csv(${quoteString(path)}, ${args.join(', ')})`);
-    const rows = await engine.rows<{
-      line_byte_position: number | null;
-      line: number;
-      error_message: string;
-    }>(`SELECT line_byte_position, line, error_message FROM ${id}_locate ORDER BY line LIMIT 1`);
-    const first = rows[0];
-    if (!first) return undefined;
-    const [physical] = await lineNumbersAt(path, [first.line_byte_position]);
-    return {
-      line: physical ?? Number(first.line),
-      error: (first.error_message.split('\n')[0] ?? first.error_message).replace(/\.\s*$/, ''),
-    };
-  } catch {
-    return undefined;
-  }
-}
-
-async function firstNonSpaceCharacter(path: string): Promise<string | undefined> {
-  const stream = createReadStream(path, { encoding: 'utf8' });
-  try {
-    for await (const chunk of stream as AsyncIterable<string>) {
-      const match = /[^\s\uFEFF]/.exec(chunk);
-      if (match) return match[0];
-    }
-    return undefined;
-  } finally {
-    stream.destroy();
-  }
-}
-
-/** Whether the file's bytes are the text DuckDB parsed: not compressed, UTF-8. */
-function countsFileLines(path: string, options: CsvOptions): boolean {
-  return !/\.(gz|zst)$/i.test(path) && (options.encoding ?? 'utf-8') === 'utf-8';
-}
-
-/** Splits one CSV line on a delimiter outside double quotes ("" is a quote inside quotes). */
-export function splitCsvLine(line: string, delimiter: string): string[] {
-  const fields: string[] = [];
-  let field = '';
-  let quoted = false;
-  for (let i = 0; i < line.length; i++) {
-    const ch = line[i]!;
-    if (quoted) {
-      if (ch === '"' && line[i + 1] === '"') {
-        field += '"';
-        i++;
-      } else if (ch === '"') quoted = false;
-      else field += ch;
-    } else if (ch === '"') quoted = true;
-    else if (line.startsWith(delimiter, i)) {
-      fields.push(field);
-      field = '';
-      i += delimiter.length - 1;
-    } else field += ch;
-  }
-  fields.push(field);
-  return fields;
-}
-
-async function readFirstLine(path: string): Promise<string> {
-  const stream = createReadStream(path, { encoding: 'utf8', end: 64 << 20 });
-  let text = '';
-  for await (const chunk of stream as AsyncIterable<string>) {
-    text += chunk;
-    const newline = text.indexOf('\n');
-    if (newline >= 0) {
-      stream.destroy();
-      return text.slice(0, newline);
-    }
-  }
-  return text;
-}
-
-/** 1-based line numbers of byte offsets in a file, by counting newlines in one streaming pass. */
-async function lineNumbersAt(path: string, offsets: (number | null)[]): Promise<(number | undefined)[]> {
-  const wanted = offsets
-    .map((offset, index) => ({ offset: offset === null ? -1 : Number(offset), index }))
-    .filter((entry) => entry.offset >= 0)
-    .sort((a, b) => a.offset - b.offset);
-  const result: (number | undefined)[] = offsets.map(() => undefined);
-  if (wanted.length === 0) return result;
-  let next = 0;
-  let position = 0;
-  let newlines = 0;
-  let afterCarriageReturn = false;
-  const stream = createReadStream(path, { end: wanted[wanted.length - 1]!.offset });
-  for await (const chunk of stream as AsyncIterable<Buffer>) {
-    for (let i = 0; i < chunk.length; i++, position++) {
-      while (next < wanted.length && wanted[next]!.offset === position)
-        result[wanted[next++]!.index] = newlines + 1;
-      // A line ends at \n, \r\n or a lone \r (old Mac files).
-      const byte = chunk[i];
-      if (byte === 13 || (byte === 10 && !afterCarriageReturn)) newlines++;
-      afterCarriageReturn = byte === 13;
-    }
-  }
-  while (next < wanted.length) result[wanted[next++]!.index] = newlines + 1;
-  return result;
-}
-
-function csvMessage(error: unknown): string {
-  const text = error instanceof Error ? error.message : String(error);
-  const lines = text.split('\n').filter((line) => line.trim() !== '');
-  const first = (lines[0] ?? text).replace(/^[A-Za-z ]+Error: /, '');
-  // DuckDB's CSV errors put the useful reason on a later line.
-  const reason = lines.find(
-    (line, index) => index > 0 && !line.startsWith('Original Line') && !/^\s/.test(line),
-  );
-  const message = reason && !first.includes(reason) ? `${first} ${reason}` : first;
-  // The sniffer gives up on a file it cannot split into rows; say what usually causes that.
-  return /sniffing|dialect/i.test(message)
-    ? `${message} (check for an unterminated quote, or a delimiter or line ending that changes part-way; --delimiter and --no-header help the sniffer)`
-    : message;
-}
-
 async function loadQuery(engine: DataEngine, source: QuerySource, id: string): Promise<LoadedTable> {
   const table = `${id}_data`;
   const shown = `${source.database} query`;
@@ -601,81 +404,6 @@ async function describe(
     }));
   const { n } = await engine.row<{ n: number }>(`SELECT count(*) AS n FROM ${view}`);
   return { view, rowCount: n, columns, rejectedLines, warnings, description: shown };
-}
-
-/**
- * What DuckDB does quietly with a header: repeated names get a suffix (x, x_1); and a file with
- * another delimiter than the one given reads as a single column.
- */
-async function headerWarnings(
-  path: string,
-  table: LoadedTable,
-  options: CsvOptions,
-  delimiter: string,
-): Promise<string[]> {
-  const warnings: string[] = [];
-  if (!countsFileLines(path, options)) return warnings;
-  const header = (await readFirstLine(path).catch(() => '')).replace(/\r$/, '').replace(/^\uFEFF/, '');
-  if (options.header !== false) {
-    const names = splitCsvLine(header, delimiter).map((n) => n.trim().toLowerCase());
-    const repeated = [...new Set(names.filter((name, i) => name !== '' && names.indexOf(name) !== i))];
-    if (repeated.length > 0) {
-      warnings.push(
-        `the header repeats ${repeated.map((n) => `'${n}'`).join(', ')} (names are compared ignoring case); the repeats were renamed with a suffix (${table.columns.map((c) => c.name).join(', ')})`,
-      );
-    }
-  }
-  if (table.columns.length === 1 && options.delimiter === undefined) {
-    const other = [';', '\t', '|'].find((candidate) => header.includes(candidate));
-    if (other) {
-      warnings.push(
-        `read as a single column, but the first line contains ${JSON.stringify(other)}: if that is the delimiter, give it (delimiter: ${JSON.stringify(other)}, --delimiter)`,
-      );
-    }
-  }
-  return warnings;
-}
-
-/**
- * A text column whose values are mostly numbers is usually a numeric column with a few bad
- * values; it is kept as text (never coerced) and reported.
- */
-async function mixedTypeWarnings(engine: DataEngine, table: LoadedTable): Promise<string[]> {
-  const allText = table.columns.filter((column) => column.logicalType === 'string');
-  if (allText.length === 0 || table.rowCount === 0) return [];
-  // Casting every value is costly: first look at the first 10,000 rows, and scan in full only
-  // the columns where numbers are at least a fifth of those (a column of names never is).
-  const probe = await engine.row<Record<string, number>>(
-    `SELECT ${allText.map((column, i) => `count(${quoteIdent(column.name)}) AS n${i}, count(TRY_CAST(${quoteIdent(column.name)} AS DOUBLE)) AS num${i}`).join(', ')} FROM (SELECT * FROM ${table.view} LIMIT 10000)`,
-  );
-  const textColumns = allText.filter((_, i) => {
-    const n = Number(probe[`n${i}`] ?? 0);
-    return n === 0 || Number(probe[`num${i}`] ?? 0) >= n / 5;
-  });
-  if (textColumns.length === 0) return [];
-  const parts = textColumns.map((column, index) => {
-    const name = quoteIdent(column.name);
-    const notNumber = `${name} IS NOT NULL AND TRY_CAST(${name} AS DOUBLE) IS NULL`;
-    return `count(${name}) AS n${index}, count_if(${notNumber}) AS bad${index}, min_by(${name}, ${ROW_ORDINAL}) FILTER (WHERE ${notNumber}) AS ex${index}, min(${ROW_ORDINAL}) FILTER (WHERE ${notNumber}) AS row${index}`;
-  });
-  const stats = await engine.row<Record<string, number | string | null>>(
-    `SELECT ${parts.join(', ')} FROM ${table.view}`,
-  );
-  const warnings: string[] = [];
-  textColumns.forEach((column, index) => {
-    const count = Number(stats[`n${index}`] ?? 0);
-    const bad = Number(stats[`bad${index}`] ?? 0);
-    if (count > 0 && bad > 0 && bad <= count / 2) {
-      warnings.push(
-        `column '${column.name}': ${count - bad} of ${count} values are numbers but ${bad} ${bad === 1 ? 'is' : 'are'} not (e.g. ${JSON.stringify(truncate(String(stats[`ex${index}`]), 40))} at row ${Number(stats[`row${index}`]) + 1}); kept as text`,
-      );
-    }
-  });
-  return warnings;
-}
-
-function truncate(text: string, max: number): string {
-  return text.length > max ? `${text.slice(0, max)}…` : text;
 }
 
 /**
