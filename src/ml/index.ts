@@ -1,5 +1,10 @@
 /**
  * `lathe/ml`: machine learning on the embedded defaults. So far: evaluation metrics equal to
- * scikit-learn's (classification, ranking, probabilities, regression, sliced by a column).
+ * scikit-learn's (classification, ranking, probabilities, regression, sliced by a column),
+ * linear and logistic regression (L2, multinomial), and fitted feature transforms that apply the
+ * same at training and serving.
  */
+
+export * from './linear.js';
 export * from './metrics.js';
+export * from './transforms.js';
