@@ -78,7 +78,7 @@ function proportionsOf(name: string, counts: readonly number[]): Float64Array {
  * summed with eight accumulators, split in halves above that. Matching it makes sums agree with
  * numpy to the last bit rather than to rounding error.
  */
-function pairwiseSum(a: Float64Array, start: number, n: number): number {
+export function pairwiseSum(a: ArrayLike<number>, start = 0, n = a.length - start): number {
   if (n < 8) {
     let res = 0;
     for (let i = 0; i < n; i++) res += a[start + i]!;

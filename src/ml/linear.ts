@@ -14,7 +14,7 @@
  * predict time (expected vs got).
  */
 
-import type { Label } from './metrics.js';
+import { compareLabels, type Label } from './metrics.js';
 
 export type Matrix = readonly (readonly number[])[] | readonly Float64Array[];
 
@@ -111,19 +111,6 @@ function checkOptionNumber(name: string, value: number, min: number, integer = f
     (integer && !Number.isInteger(value))
   ) {
     fail(`${name} must be a finite ${integer ? 'integer' : 'number'} >= ${min} (got ${value})`);
-  }
-}
-
-function compareLabels(a: Label, b: Label): number {
-  if (typeof a === 'number' && typeof b === 'number') return a - b;
-  const ia = String(a)[Symbol.iterator]();
-  const ib = String(b)[Symbol.iterator]();
-  for (;;) {
-    const x = ia.next();
-    const y = ib.next();
-    if (x.done || y.done) return x.done && y.done ? 0 : x.done ? -1 : 1;
-    const d = x.value.codePointAt(0)! - y.value.codePointAt(0)!;
-    if (d !== 0) return d;
   }
 }
 

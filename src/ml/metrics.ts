@@ -17,52 +17,15 @@
  * or returns `null` (`r2` with fewer than two samples) — see each function.
  */
 
+import { pairwiseSum } from '../data/stat-tests.js';
+
+/** numpy's pairwise summation, as `np.sum` of a float64 array (the one lathe/data's statistical tests use). */
+export { pairwiseSum };
+
 export type Label = string | number;
 
 // ----------------------------------------------------------------------------------------------
 // numerics
-
-/**
- * numpy's pairwise summation (`pairwise_sum` in numpy/core/src/umath/loops_utils.h.src) over
- * `values[start .. start + n)`: sequential below 8 items, 8 interleaved accumulators up to 128,
- * then recursive halving at a multiple of 8. Equals `np.sum` of a contiguous float64 array.
- */
-export function pairwiseSum(values: ArrayLike<number>, start = 0, n = values.length - start): number {
-  if (n < 8) {
-    let res = 0;
-    for (let i = 0; i < n; i++) res += values[start + i]!;
-    return res;
-  }
-  if (n <= 128) {
-    let r0 = values[start]!;
-    let r1 = values[start + 1]!;
-    let r2 = values[start + 2]!;
-    let r3 = values[start + 3]!;
-    let r4 = values[start + 4]!;
-    let r5 = values[start + 5]!;
-    let r6 = values[start + 6]!;
-    let r7 = values[start + 7]!;
-    let i = 8;
-    const end = n - (n % 8);
-    for (; i < end; i += 8) {
-      const b = start + i;
-      r0 += values[b]!;
-      r1 += values[b + 1]!;
-      r2 += values[b + 2]!;
-      r3 += values[b + 3]!;
-      r4 += values[b + 4]!;
-      r5 += values[b + 5]!;
-      r6 += values[b + 6]!;
-      r7 += values[b + 7]!;
-    }
-    let res = r0 + r1 + (r2 + r3) + (r4 + r5 + (r6 + r7));
-    for (; i < n; i++) res += values[start + i]!;
-    return res;
-  }
-  let n2 = Math.floor(n / 2);
-  n2 -= n2 % 8;
-  return pairwiseSum(values, start, n2) + pairwiseSum(values, start + n2, n - n2);
-}
 
 /** `np.mean` of a float64 vector: pairwise sum divided by the length. */
 function mean(values: ArrayLike<number>): number {
@@ -119,7 +82,8 @@ function checkLabels(
   return seen ?? 'number';
 }
 
-function compareLabels(a: Label, b: Label): number {
+/** Numbers ascending; text by code point (numpy's order for unicode labels). */
+export function compareLabels(a: Label, b: Label): number {
   if (typeof a === 'number' && typeof b === 'number') return a - b;
   const sa = String(a);
   const sb = String(b);
