@@ -11,14 +11,8 @@ import {
 import { withEngine } from '../data/duckdb.js';
 import { type ExpectationSuite, loadExpectationSuiteFile } from '../data/expectations.js';
 import { type DatasetSchema, inferSchema, loadSchemaFile, schemaToYaml } from '../data/schema.js';
-import {
-  type CsvOptions,
-  FILE_FORMATS,
-  type FileFormat,
-  type FileSource,
-  type LoadedTable,
-  loadTable,
-} from '../data/sources.js';
+import type { CsvOptions, FileSource, LoadedTable } from '../data/source-types.js';
+import { FILE_FORMATS, type FileFormat, loadTable } from '../data/sources.js';
 import { computeStatistics, type DatasetStatistics } from '../data/statistics.js';
 import { checkLine, type ValidationReport, validateDataset } from '../data/validate.js';
 import { UsageError } from '../errors.js';

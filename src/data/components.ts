@@ -23,13 +23,11 @@ import {
   loadExpectationSuiteFile,
 } from './expectations.js';
 import { type DatasetSchema, inferSchema, loadSchemaFile, parseSchema, schemaToYaml } from './schema.js';
+import type { CsvOptions, DataSource, LoadedTable } from './source-types.js';
 import {
-  type CsvOptions,
-  type DataSource,
   datasetMetadata,
   FILE_FORMATS,
   type FileFormat,
-  type LoadedTable,
   loadTable,
   QUERY_DATABASES,
   writeParquet,

@@ -11,7 +11,8 @@
 import { isNumeric, type LogicalType } from './columns.js';
 import { DataUsageError } from './data-errors.js';
 import { type DataEngine, quoteIdent, sqlNumber, withEngine } from './duckdb.js';
-import { type DataSource, type LoadedTable, loadTable } from './sources.js';
+import type { DataSource, LoadedTable } from './source-types.js';
+import { loadTable } from './sources.js';
 import {
   benjaminiHochberg,
   chiSquaredHomogeneity,

@@ -18,7 +18,7 @@ import {
 import { isFloatType, isNumeric } from './columns.js';
 import { quoteIdent, sqlLiteral } from './duckdb.js';
 import type { Expectation } from './expectations.js';
-import type { LoadedTable } from './sources.js';
+import type { LoadedTable } from './source-types.js';
 
 export function expectationCheck(table: LoadedTable, expectation: Expectation, index: number): Check {
   const { expect, severity, ...args } = expectation;

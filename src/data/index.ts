@@ -45,20 +45,22 @@ export {
   parseSchema,
   schemaToYaml,
 } from './schema.js';
+export type {
+  CsvOptions,
+  DataSource,
+  FileSource,
+  LoadedTable,
+  QuerySource,
+  RejectedLine,
+} from './source-types.js';
 export {
-  type CsvOptions,
-  type DataSource,
   type DatasetMetadata,
   datasetMetadata,
   FILE_FORMATS,
   type FileFormat,
-  type FileSource,
   fileSource,
-  type LoadedTable,
   loadTable,
   QUERY_DATABASES,
-  type QuerySource,
-  type RejectedLine,
   writeParquet,
 } from './sources.js';
 export { type SplitOptions, type SplitPart, splitTable } from './split.js';

@@ -17,7 +17,7 @@ import {
 import { type ColumnInfo, isFloatType, isNumeric } from './columns.js';
 import { quoteIdent, sqlLiteral, sqlNumber } from './duckdb.js';
 import type { ColumnSchema, DatasetSchema } from './schema.js';
-import type { LoadedTable } from './sources.js';
+import type { LoadedTable } from './source-types.js';
 
 export function schemaChecks(table: LoadedTable, schema: DatasetSchema): Check[] {
   const checks: Check[] = [];

@@ -32,15 +32,6 @@ import {
 import { loadPostgresQuery, loadSqliteQuery } from './sql-sources.js';
 import { FILE_FORMATS, type FileFormat, QUERY_DATABASES, type QueryDatabase } from './vocabulary.js';
 
-export {
-  type CsvOptions,
-  type DataSource,
-  type FileSource,
-  type LoadedTable,
-  type QuerySource,
-  type RejectedLine,
-  ROW_ORDINAL,
-} from './source-types.js';
 export { DataSourceError, FILE_FORMATS, type FileFormat, QUERY_DATABASES, type QueryDatabase };
 
 /** A path names a file source whose format comes from its extension. */

@@ -6,7 +6,7 @@
  */
 import { DataUsageError } from './data-errors.js';
 import { type DataEngine, quoteIdent, quoteString } from './duckdb.js';
-import { type LoadedTable, ROW_ORDINAL } from './sources.js';
+import { type LoadedTable, ROW_ORDINAL } from './source-types.js';
 
 export interface SplitOptions {
   /** Part name → share of rows; shares must sum to 1. */

@@ -6,7 +6,8 @@
  */
 import { type ColumnInfo, isFloatType, isNumeric, type LogicalType } from './columns.js';
 import { type DataEngine, quoteIdent, quoteString, sqlNumber, withEngine } from './duckdb.js';
-import { type DataSource, type LoadedTable, loadTable, ROW_ORDINAL } from './sources.js';
+import { type DataSource, type LoadedTable, ROW_ORDINAL } from './source-types.js';
+import { loadTable } from './sources.js';
 
 export interface StatisticsOptions {
   /** Most frequent values kept per text column (default 20). */

@@ -19,7 +19,8 @@ import { DataSourceError } from './data-errors.js';
 import { type DataEngine, duckdbMessage, quoteIdent, withEngine } from './duckdb.js';
 import { expectationCheck } from './expectation-checks.js';
 import { schemaChecks } from './schema-checks.js';
-import { type DataSource, type LoadedTable, loadTable, ROW_ORDINAL } from './sources.js';
+import { type DataSource, type LoadedTable, ROW_ORDINAL } from './source-types.js';
+import { loadTable } from './sources.js';
 import { isLoadedTable } from './statistics.js';
 
 export {

@@ -19,7 +19,8 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type ColumnDrift, computeDrift, computeSkew, type DriftMethod } from '../../src/data/drift.js';
 import { DataEngine } from '../../src/data/duckdb.js';
-import { type LoadedTable, loadTable } from '../../src/data/sources.js';
+import type { LoadedTable } from '../../src/data/source-types.js';
+import { loadTable } from '../../src/data/sources.js';
 import { type ColumnStatistics, computeStatistics } from '../../src/data/statistics.js';
 
 type Kind = 'numeric' | 'string' | 'date' | 'boolean';

@@ -6,7 +6,8 @@ import Database from 'better-sqlite3';
 import pg from 'pg';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { DataEngine } from '../../src/data/duckdb.js';
-import { DataSourceError, type LoadedTable, loadTable } from '../../src/data/sources.js';
+import type { LoadedTable } from '../../src/data/source-types.js';
+import { DataSourceError, loadTable } from '../../src/data/sources.js';
 
 const PG_URL = process.env.LATHE_TEST_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
 
