@@ -1,73 +1,37 @@
 /**
- * A Python step in a TypeScript pipeline: a TS component loads the breast-cancer CSV, a command
- * component trains a scikit-learn random forest with train.py, and a gate reports the model only
- * if its held-out accuracy clears the bar (otherwise it raises an alert).
+ * A Python step in a TypeScript pipeline: lathe/data ingests the breast-cancer CSV as a Parquet
+ * Dataset, `ml.to-csv` hands it to Python as CSV, a `pythonTrainer` runs train.py (a
+ * scikit-learn random forest, or xgboost's XGBClassifier with `--param algorithm=xgboost`), and
+ * a gate reports the model only if its held-out accuracy clears the bar (else it raises an alert).
  *
  *   npx lathe run examples/python-step/pipeline.ts --param maxDepth=4 --param minAccuracy=0.95
  *
- * Needs a Python with scikit-learn: Debian's `apt-get install -y python3-sklearn` gives
- * /usr/bin/python3; pick another interpreter with `--param python=/path/to/python`.
+ * Needs a Python with scikit-learn (and python3-xgboost for the xgboost mode): Debian's
+ * `apt-get install -y python3-sklearn` gives /usr/bin/python3; pick another interpreter with
+ * `--param python=/path/to/python` or $LATHE_PYTHON.
  */
-import { copyFile, readFile } from 'node:fs/promises';
-import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { component, Dataset, Metrics, Model, pipeline, when, z } from 'lathe';
+import { component, Metrics, Model, pipeline, when, z } from 'lathe';
+import { ingestFile } from 'lathe/data';
+import { pythonTrainer, toCsv } from 'lathe/ml';
 
 const defaultData = fileURLToPath(new URL('./data/breast_cancer.csv', import.meta.url));
 
-export const loadCsv = component({
-  name: 'load-csv',
-  description: 'Copies a CSV file into the store as a Dataset, with its row and column counts.',
-  params: { path: z.string().min(1).default(defaultData) },
-  outputs: { data: Dataset },
-  // It reads a file outside the store, so it always runs; its output is content-addressed, so
-  // the steps after it still hit the cache when the file has not changed.
-  cache: false,
-  async run({ params, outputs, log }) {
-    // The cache key is this code and the path, not the file's content: after editing the file in
-    // place, run with --no-cache.
-    const path = resolve(params.path);
-    const text = await readFile(path, 'utf8');
-    const lines = text.split(/\r?\n/).filter((line) => line.trim() !== '');
-    if (lines.length < 2) throw new Error(`${path}: expected a header row and at least one data row`);
-    const columns = lines[0]!.split(',').map((name) => name.trim());
-    await copyFile(path, outputs.data.path);
-    outputs.data.setMetadata({ format: 'csv', rows: lines.length - 1, columns });
-    log(`loaded ${lines.length - 1} rows, ${columns.length} columns from ${path}`);
-  },
-});
-
-export const trainSklearn = component.command({
+export const trainSklearn = pythonTrainer({
   name: 'train-sklearn',
-  description: 'Random forest on a stratified 80/20 split (train.py, scikit-learn).',
-  inputs: { data: Dataset },
+  description: 'A random forest or XGBClassifier on a stratified held-out split (train.py).',
+  // Relative to this directory, where the step runs; its content is part of the cache key.
+  script: 'train.py',
   params: {
-    python: z.string().min(1).default('/usr/bin/python3'),
+    algorithm: z.enum(['random-forest', 'xgboost']).default('random-forest'),
     label: z.string().min(1).default('diagnosis'),
+    positive: z.string().min(1).optional(),
     maxDepth: z.number().int().positive().default(6),
+    nEstimators: z.number().int().positive().default(200),
+    testSize: z.number().gt(0).lt(1).default(0.2),
     seed: z.number().int().default(42),
   },
-  outputs: { model: Model, metrics: Metrics, accuracy: z.number().min(0).max(1) },
-  // Runs with the pipeline module's directory as its working directory, so `train.py` is found.
-  command: [
-    '{{params.python}}',
-    'train.py',
-    '--data',
-    '{{inputs.data}}',
-    '--label',
-    '{{params.label}}',
-    '--max-depth',
-    '{{params.maxDepth}}',
-    '--seed',
-    '{{params.seed}}',
-    '--model',
-    '{{outputs.model}}',
-    '--metrics',
-    '{{outputs.metrics}}',
-    '--accuracy',
-    '{{outputs.accuracy}}',
-  ],
-  env: { PYTHONUNBUFFERED: '1' },
+  scalars: { accuracy: z.number().min(0).max(1) },
   timeout: '10m',
 });
 
@@ -105,19 +69,26 @@ export const accuracyAlert = component({
 export default pipeline(
   {
     name: 'python-step',
-    description: 'Breast-cancer CSV to a gated scikit-learn random forest, trained by a Python script.',
+    description:
+      'Breast-cancer CSV to a gated scikit-learn (or xgboost) classifier, trained by a Python script.',
     params: {
       data: z.string().min(1).default(defaultData),
-      python: z.string().min(1).default('/usr/bin/python3'),
+      algorithm: z.enum(['random-forest', 'xgboost']).default('random-forest'),
+      python: z
+        .string()
+        .min(1)
+        .default(process.env.LATHE_PYTHON || '/usr/bin/python3'),
       maxDepth: z.number().int().positive().default(6),
       seed: z.number().int().default(42),
       minAccuracy: z.number().min(0).max(1).default(0.9),
     },
   },
   ({ params }) => {
-    const loaded = loadCsv({ path: params.data });
+    const ingested = ingestFile({ path: params.data });
+    const csv = toCsv({ dataset: ingested.outputs.dataset });
     const trained = trainSklearn({
-      data: loaded.outputs.data,
+      data: csv.outputs.csv,
+      algorithm: params.algorithm,
       python: params.python,
       maxDepth: params.maxDepth,
       seed: params.seed,

@@ -1,12 +1,22 @@
 /**
- * `lathe/ml`: machine learning on the embedded defaults. So far: evaluation metrics equal to
- * scikit-learn's (classification, ranking, probabilities, regression, sliced by a column),
- * linear and logistic regression (L2, multinomial), fitted feature transforms that apply the
- * same at training and serving, and the model-validation gate (MLflow's MetricThreshold).
+ * `lathe/ml`: machine learning on the embedded defaults: evaluation metrics equal to
+ * scikit-learn's, linear and logistic regression, histogram gradient-boosted trees, fitted
+ * feature transforms that apply the same at training and serving, the model-validation gate
+ * (MLflow's MetricThreshold), and Python training steps.
  */
 
 export { modelGate } from './components.js';
 export * from './gate.js';
+export {
+  type FeatureColumns,
+  type Features,
+  fitGbdt,
+  type GbdtModel,
+  type GbdtOptions,
+  type GbdtTree,
+} from './gbdt.js';
+export { gbdtFeatureImportance, gbdtPredict, gbdtPredictProba, gbdtRawScores } from './gbdt-predict.js';
 export * from './linear.js';
 export * from './metrics.js';
+export { PYTHON_HELPER_DIR, type PythonTrainerOptions, pythonTrainer, toCsv } from './python.js';
 export * from './transforms.js';

@@ -125,6 +125,11 @@ export interface TransformSpec {
   columns: Record<string, ColumnTransform[]>;
   /** Numeric input columns copied unchanged, after `columns`. */
   passthrough?: string[];
+  /**
+   * A missing value (null, undefined, NaN) that reaches an output: an error (default), or kept
+   * as NaN for models that handle missing values themselves (gradient-boosted trees).
+   */
+  missing?: 'error' | 'keep';
 }
 
 /** A transform step with its fitted parameters. */
@@ -404,6 +409,9 @@ function checkSpec(spec: TransformSpec): [string, ColumnTransform[]][] {
   for (const [column, steps] of Object.entries(spec.columns)) {
     if (!Array.isArray(steps)) throw new TransformError('transforms must be an array', column);
     out.push([column, steps.map((t, i) => checkStep(t, column, i, steps.length))]);
+  }
+  if (spec.missing !== undefined && spec.missing !== 'error' && spec.missing !== 'keep') {
+    throw new TransformError(`missing must be 'error' or 'keep' (got ${show(spec.missing)})`);
   }
   const passthrough = spec.passthrough ?? [];
   if (!Array.isArray(passthrough) || !passthrough.every((c) => typeof c === 'string')) {
@@ -731,7 +739,7 @@ function applyStep(step: FittedStep, values: Cell[], column: string): Cell[] {
 }
 
 /** The output columns of one fitted column, each an array over rows. */
-function outputColumns(fc: FittedColumn, values: Cell[]): Float64Array[] {
+function outputColumns(fc: FittedColumn, values: Cell[], keepMissing: boolean): Float64Array[] {
   const last = fc.steps[fc.steps.length - 1];
   if (last?.kind === 'one_hot') {
     const cats = categorical(values, fc.column, 'one_hot');
@@ -756,7 +764,11 @@ function outputColumns(fc: FittedColumn, values: Cell[]): Float64Array[] {
         i,
       );
     }
-    if (v === null || Number.isNaN(v)) throw missingError(v, fc.column, i, 'output');
+    if (v === null || Number.isNaN(v)) {
+      if (!keepMissing) throw missingError(v, fc.column, i, 'output');
+      out[i] = Number.NaN;
+      continue;
+    }
     if (!Number.isFinite(v))
       throw new TransformError(`the transformed value ${v} is not finite`, fc.column, i);
     out[i] = v;
@@ -783,13 +795,13 @@ function inputCells(first: FittedStep | undefined, column: string, rows: readonl
   });
 }
 
-function runColumn(fc: FittedColumn, rows: readonly TransformRow[]): Float64Array[] {
+function runColumn(fc: FittedColumn, rows: readonly TransformRow[], keepMissing: boolean): Float64Array[] {
   let values = inputCells(fc.steps[0], fc.column, rows);
   for (const step of fc.steps) {
     if (step.kind === 'expression' || step.kind === 'one_hot') continue;
     values = applyStep(step, values, fc.column);
   }
-  return outputColumns(fc, values);
+  return outputColumns(fc, values, keepMissing);
 }
 
 function assemble(features: string[], blocks: Float64Array[][], n: number): TransformedMatrix {
@@ -834,7 +846,7 @@ export function fitTransform(spec: TransformSpec, rows: readonly TransformRow[])
     const last = steps[steps.length - 1];
     const names = last?.kind === 'one_hot' ? oneHotNames(column, last) : [column];
     const fc: FittedColumn = { column, steps, features: names };
-    outputColumns(fc, values); // validates the training output (numeric, finite, no unseen)
+    outputColumns(fc, values, spec.missing === 'keep'); // validates the training output (numeric, finite, no unseen)
     for (const name of names) {
       if (features.includes(name))
         throw new TransformError(`duplicate output feature name ${show(name)}`, column);
@@ -890,7 +902,8 @@ function checkFitted(fitted: FittedTransform): void {
 export function applyTransform(fitted: FittedTransform, rows: readonly TransformRow[]): TransformedMatrix {
   checkFitted(fitted);
   checkRows(rows, 'rows');
-  const blocks = fitted.columns.map((fc) => runColumn(fc, rows));
+  const keepMissing = fitted.spec?.missing === 'keep';
+  const blocks = fitted.columns.map((fc) => runColumn(fc, rows, keepMissing));
   return assemble([...fitted.features], blocks, rows.length);
 }
 

@@ -1,6 +1,8 @@
 /**
- * Runs examples/python-step through the built CLI, end to end: a real Python process trains a
- * scikit-learn model. Needs `npm run build` (the `pretest` script) and Debian's python3-sklearn.
+ * Runs examples/python-step through the built CLI, end to end: lathe/data ingests the CSV as
+ * Parquet, ml.to-csv converts it, and a real Python process (a pythonTrainer step) trains a
+ * scikit-learn model, or an xgboost one. Needs `npm run build` (the `pretest` script) and
+ * Debian's python3-sklearn (python3-xgboost for the xgboost mode).
  */
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
@@ -20,6 +22,11 @@ const hasSklearn = probe.status === 0;
 const skipNote = hasSklearn
   ? ''
   : ` [skipped: '${python} -c "import sklearn"' failed; install it with apt-get install -y python3-sklearn]`;
+const hasXgboost = hasSklearn && spawnSync(python, ['-c', 'import xgboost']).status === 0;
+const xgboostNote = hasXgboost
+  ? ''
+  : ` [skipped: '${python} -c "import xgboost"' failed; install it with apt-get install -y python3-xgboost]`;
+if (!hasSklearn || !hasXgboost) console.warn(`examples/python-step:${skipNote}${xgboostNote}`);
 
 interface Summary {
   status: string;
@@ -48,8 +55,9 @@ function runCli(
   });
 }
 
-async function runPipeline(cwd: string): Promise<Summary> {
-  const { code, stdout, stderr } = await runCli(['run', pipelinePath, '--json'], cwd);
+async function runPipeline(cwd: string, ...params: string[]): Promise<Summary> {
+  const args = params.flatMap((param) => ['--param', param]);
+  const { code, stdout, stderr } = await runCli(['run', pipelinePath, '--json', ...args], cwd);
   expect(code, `lathe run exited with ${code}\nstderr:\n${stderr}\nstdout:\n${stdout}`).toBe(0);
   return JSON.parse(stdout) as Summary;
 }
@@ -64,7 +72,7 @@ describe('examples/python-step', () => {
   });
 
   it.skipIf(!hasSklearn)(
-    `trains with scikit-learn, passes the gate, and only re-loads the CSV the second time${skipNote}`,
+    `trains with scikit-learn, passes the gate, and only re-ingests the CSV the second time${skipNote}`,
     async () => {
       expect(existsSync(cli), `${cli} is missing: run npm run build`).toBe(true);
 
@@ -88,20 +96,39 @@ describe('examples/python-step', () => {
       expect(metrics.roc_auc).toBeGreaterThan(0.9);
       expect((train!.outputs!.model as { type: string }).type).toBe('Model');
 
-      expect(byName.get('load-csv')?.status).toBe('succeeded');
+      expect(byName.get('data.ingest')?.status).toBe('succeeded');
+      expect(byName.get('ml.to-csv')?.status).toBe('succeeded');
       expect(byName.get('report')?.status).toBe('succeeded');
       expect(byName.get('accuracy-alert')?.status).toBe('skipped');
 
       const second = await runPipeline(workDir);
       expect(second.status).toBe('succeeded');
-      expect(second.counts).toMatchObject({ succeeded: 1, failed: 0, cached: 2, skipped: 1 });
+      expect(second.counts).toMatchObject({ succeeded: 1, failed: 0, cached: 3, skipped: 1 });
       for (const task of second.tasks) {
         expect(`${task.name}: ${task.status}`).toBe(
-          `${task.name}: ${{ 'accuracy-alert': 'skipped', 'load-csv': 'succeeded' }[task.name] ?? 'cached'}`,
+          `${task.name}: ${{ 'accuracy-alert': 'skipped', 'data.ingest': 'succeeded' }[task.name] ?? 'cached'}`,
         );
       }
       const cachedTrain = second.tasks.find((t) => t.name === 'train-sklearn');
       expect(cachedTrain?.outputs?.accuracy).toBe(accuracy);
+    },
+    120_000,
+  );
+
+  it.skipIf(!hasXgboost)(
+    `trains xgboost's XGBClassifier with --param algorithm=xgboost, and takes the alert branch below the bar${xgboostNote}`,
+    async () => {
+      const summary = await runPipeline(workDir, 'algorithm=xgboost', 'minAccuracy=0.999');
+      expect(summary.status).toBe('succeeded');
+      const byName = new Map(summary.tasks.map((t) => [t.name, t]));
+      const train = byName.get('train-sklearn');
+      expect(train?.status, train?.error).toBe('succeeded');
+      expect(train!.outputs!.accuracy as number).toBeGreaterThan(0.9);
+      const metricsRef = train!.outputs!.metrics as { uri: string };
+      const metrics = JSON.parse(await readFile(fileURLToPath(metricsRef.uri), 'utf8'));
+      expect(metrics).toMatchObject({ n_train: 455, n_test: 114 });
+      expect(byName.get('report')?.status).toBe('skipped');
+      expect(byName.get('accuracy-alert')?.status).toBe('succeeded');
     },
     120_000,
   );
