@@ -1,9 +1,4 @@
-/** Seeded synthetic data and a tiny CSV codec for the quickstart (numeric columns only). */
-
-export interface Row {
-  features: number[];
-  label: 0 | 1;
-}
+/** Seeded synthetic customer data for the quickstart: numbers, a category, missing values. */
 
 /** mulberry32: a small, fast, seeded PRNG; the same seed gives the same data everywhere. */
 export function seededRandom(seed: number): () => number {
@@ -24,35 +19,36 @@ function gaussian(random: () => number): number {
   return Math.sqrt(-2 * Math.log(u)) * Math.cos(2 * Math.PI * v);
 }
 
-/** Two classes whose means differ by `separation` standard deviations in each of 4 features. */
-export function makeBlobs(rows: number, seed: number, separation = 1.2): Row[] {
+const SEGMENTS = ['consumer', 'small-business', 'enterprise'] as const;
+
+/**
+ * Customers and whether they churned: churn rises with support tickets and falls with tenure
+ * and usage, differs by segment, and has an interaction (heavy users on a short tenure stay);
+ * 5% of `usage` values are missing (the trees route them as learned). Returned as CSV.
+ */
+export function makeCustomersCsv(rows: number, seed: number): string {
   const random = seededRandom(seed);
-  const out: Row[] = [];
+  const lines = ['tenure_months,monthly_spend,usage_hours,support_tickets,segment,churned'];
   for (let i = 0; i < rows; i++) {
-    const label = random() < 0.5 ? 0 : 1;
-    const shift = label === 1 ? separation / 2 : -separation / 2;
-    const features = [0, 1, 2, 3].map((k) => gaussian(random) + shift * (k < 3 ? 1 : 0.3));
-    out.push({ features, label });
+    const tenure = Math.floor(random() * 72);
+    const spend = Math.max(5, 40 + 25 * gaussian(random));
+    const usage = Math.max(0, 30 + 15 * gaussian(random));
+    const tickets = Math.floor(-Math.log(1 - random()) * 1.5);
+    const segment = SEGMENTS[Math.floor(random() * SEGMENTS.length)]!;
+    const segmentEffect = segment === 'enterprise' ? -1 : segment === 'consumer' ? 0.5 : 0;
+    const shortAndHeavy = tenure < 12 && usage > 40 ? -2 : 0;
+    const logit =
+      1.2 -
+      tenure / 20 -
+      usage / 30 +
+      tickets * 0.8 +
+      spend / 100 +
+      segmentEffect +
+      shortAndHeavy +
+      0.5 * gaussian(random);
+    const churned = random() < 1 / (1 + Math.exp(-3 * logit)) ? 1 : 0;
+    const usageCell = random() < 0.05 ? '' : usage.toFixed(2);
+    lines.push(`${tenure},${spend.toFixed(2)},${usageCell},${tickets},${segment},${churned}`);
   }
-  return out;
-}
-
-export function toCsv(rows: Row[]): string {
-  const lines = ['x1,x2,x3,x4,label'];
-  for (const row of rows) lines.push(`${row.features.map((x) => x.toFixed(6)).join(',')},${row.label}`);
   return `${lines.join('\n')}\n`;
-}
-
-export function parseCsv(text: string): Row[] {
-  const lines = text.trim().split('\n');
-  const header = lines.shift();
-  if (header !== 'x1,x2,x3,x4,label') throw new Error(`unexpected CSV header: ${header}`);
-  return lines.map((line, i) => {
-    const cells = line.split(',').map(Number);
-    const label = cells.pop();
-    if (cells.length !== 4 || cells.some(Number.isNaN) || (label !== 0 && label !== 1)) {
-      throw new Error(`line ${i + 2}: expected 4 numbers and a 0/1 label, got '${line}'`);
-    }
-    return { features: cells, label };
-  });
 }

@@ -1,10 +1,17 @@
 /**
  * Built-in pipeline components of `lathe/ml`. Their names start with `ml.`.
  */
+import { copyFile, readFile } from 'node:fs/promises';
+import { resolve } from 'node:path';
 import { z } from 'zod';
-import { Metrics } from '../dsl/artifacts.js';
+import { Artifact, Dataset, Metrics, Model } from '../dsl/artifacts.js';
 import { component } from '../dsl/component.js';
+import { readDatasetRows } from './dataset-rows.js';
+import { evaluateModel } from './evaluate.js';
 import { type MetricThreshold, validateCandidate } from './gate.js';
+import { ALGORITHMS, checkModel, type LatheModel, loadModel, trainModel } from './model.js';
+import { type FittedTransform, fitTransform, type TransformSpec } from './transforms.js';
+import { bestTrial, type Trial } from './tuning.js';
 
 const Threshold = z
   .object({
@@ -12,6 +19,15 @@ const Threshold = z
     minAbsoluteChange: z.number().min(0).optional(),
     minRelativeChange: z.number().min(0).max(1).optional(),
     greaterIsBetter: z.boolean().default(true),
+  })
+  .strict();
+
+/** A transform spec's shape; `fitTransform` checks each step in detail. */
+const TransformSpecParam = z
+  .object({
+    columns: z.record(z.string(), z.array(z.object({ kind: z.string() }).passthrough())),
+    passthrough: z.array(z.string()).optional(),
+    missing: z.enum(['error', 'keep']).optional(),
   })
   .strict();
 
@@ -50,5 +66,194 @@ export const modelGate = component({
     for (const check of result.checks)
       (check.passed ? log : log.warn)(`${check.passed ? 'pass' : 'FAIL'}: ${check.reason}`);
     return { passed: result.passed };
+  },
+});
+
+export const fitFeatureTransform = component({
+  name: 'ml.transform',
+  description:
+    'Fits a feature transform (scalers, encoders, imputers, expressions) on a Dataset; the fitted transform is an artifact that training and serving apply the same way.',
+  inputs: { data: Dataset },
+  params: { spec: TransformSpecParam },
+  outputs: { transform: Artifact },
+  async run({ inputs, params, outputs, log }) {
+    const spec = params.spec as TransformSpec;
+    const { rows } = await readDatasetRows(inputs.data);
+    const fitted = fitTransform(spec, rows);
+    await outputs.transform.writeJson(fitted);
+    outputs.transform.setMetadata({ kind: 'fitted-transform', features: fitted.features, rows: rows.length });
+    log(`fitted on ${rows.length} rows: ${fitted.features.length} features`);
+  },
+});
+
+export const trainer = component({
+  name: 'ml.train',
+  description:
+    'Trains a model (gradient-boosted trees by default, or logistic/linear regression) on a Dataset. The Model artifact holds the input columns, the fitted transform and the estimator.',
+  inputs: { data: Dataset, fittedTransform: Artifact.optional() },
+  params: {
+    label: z.string().min(1),
+    task: z.enum(['classification', 'regression']),
+    algorithm: z.enum(ALGORITHMS).default('gbdt'),
+    /** Input columns; default every column but the label. */
+    features: z.array(z.string().min(1)).min(1).optional(),
+    /** A transform spec to fit here (not with a `fittedTransform` input). */
+    transform: TransformSpecParam.optional(),
+    /** Options of the estimator, e.g. { iterations: 200, learningRate: 0.05 } for trees. */
+    estimator: z.record(z.string(), z.unknown()).default({}),
+  },
+  outputs: { model: Model, metrics: Metrics },
+  async run({ inputs, params, outputs, log }) {
+    if (inputs.fittedTransform && params.transform) {
+      throw new RangeError('give either a fittedTransform input or a transform param, not both');
+    }
+    const fittedTransform = inputs.fittedTransform
+      ? await inputs.fittedTransform.readJson<FittedTransform>()
+      : undefined;
+    const { rows } = await readDatasetRows(inputs.data);
+    const started = performance.now();
+    const model = trainModel(rows, {
+      label: params.label,
+      task: params.task,
+      algorithm: params.algorithm,
+      features: params.features,
+      transform: params.transform as TransformSpec | undefined,
+      fittedTransform,
+      estimator: params.estimator,
+    });
+    const seconds = (performance.now() - started) / 1000;
+    await outputs.model.writeJson(model);
+    const importances = loadModel(model).featureImportances().slice(0, 10);
+    outputs.model.setMetadata({
+      format: model.format,
+      algorithm: model.algorithm,
+      task: model.task,
+      label: model.label,
+      classes: model.classes,
+      inputs: model.inputs,
+      features: model.transform.features.length,
+      rows: rows.length,
+    });
+    const training: Record<string, unknown> = { rows: rows.length, seconds };
+    if (model.algorithm === 'gbdt') {
+      const gbdt = model.estimator as Extract<LatheModel['estimator'], { kind: 'gbdt' }>;
+      Object.assign(training, {
+        iterations: gbdt.iterations,
+        stopped_early: gbdt.stoppedEarly ? 1 : 0,
+        training_loss: gbdt.trainingLoss.at(-1),
+        ...(gbdt.validationLoss ? { validation_loss: gbdt.validationLoss.at(-1) } : {}),
+        loss_curve: { training: gbdt.trainingLoss, validation: gbdt.validationLoss },
+      });
+    }
+    training.feature_importances = importances;
+    await outputs.metrics.writeJson(training);
+    log(
+      `${model.algorithm} (${model.task}) on ${rows.length} rows × ${model.inputs.length} inputs in ${seconds.toFixed(2)} s; top features: ${importances
+        .slice(0, 3)
+        .map((f) => `${f.feature} ${(f.importance * 100).toFixed(0)}%`)
+        .join(', ')}`,
+    );
+  },
+});
+
+export const evaluator = component({
+  name: 'ml.evaluate',
+  description:
+    "Evaluates a Model on a labelled Dataset: scikit-learn's metrics, the confusion matrix, ROC and calibration curves, metrics by slice. `score` is accuracy (classification) or R² (regression).",
+  inputs: { model: Model, data: Dataset },
+  params: { sliceBy: z.string().min(1).optional() },
+  outputs: { metrics: Metrics, score: z.number() },
+  async run({ inputs, params, outputs, log }) {
+    const predictor = loadModel(await inputs.model.readJson());
+    const { rows } = await readDatasetRows(inputs.data);
+    const evaluation = evaluateModel(predictor, rows, { sliceBy: params.sliceBy });
+    await outputs.metrics.writeJson(evaluation);
+    const score = predictor.model.task === 'regression' ? evaluation.r2 : evaluation.accuracy;
+    if (typeof score !== 'number') {
+      throw new RangeError(`the score is undefined on ${rows.length} rows (R² needs at least two)`);
+    }
+    log(
+      `${predictor.model.task === 'regression' ? 'R²' : 'accuracy'} ${score.toFixed(4)} on ${rows.length} rows`,
+    );
+    return { score };
+  },
+});
+
+export const selectBest = component({
+  name: 'ml.select-best',
+  description:
+    'Hyperparameter search: picks the best of a fan-out of trained models by an evaluation metric; the report lists every trial with its params and metrics.',
+  inputs: { models: Model.list(), metrics: Metrics.list() },
+  params: { metric: z.string().min(1), greaterIsBetter: z.boolean().default(true) },
+  outputs: { model: Model, metrics: Metrics, report: Metrics, best: z.number() },
+  async run({ inputs, params, outputs, log }) {
+    if (inputs.models.length !== inputs.metrics.length) {
+      throw new RangeError(
+        `models and metrics must pair up: ${inputs.models.length} models, ${inputs.metrics.length} metrics`,
+      );
+    }
+    const trials: Trial[] = [];
+    for (let index = 0; index < inputs.models.length; index++) {
+      const model = await inputs.models[index]!.readJson<LatheModel>();
+      trials.push({
+        index,
+        params: { algorithm: model.algorithm, ...model.training.options },
+        metrics: await numbersOf(inputs.metrics[index]!),
+      });
+    }
+    const best = bestTrial(trials, params.metric, params.greaterIsBetter);
+    await copyFile(inputs.models[best.index]!.path, outputs.model.path);
+    outputs.model.setMetadata({ ...inputs.models[best.index]!.metadata, trial: best.index });
+    await copyFile(inputs.metrics[best.index]!.path, outputs.metrics.path);
+    await outputs.report.writeJson({
+      metric: params.metric,
+      greaterIsBetter: params.greaterIsBetter,
+      best: best.index,
+      trials,
+    });
+    for (const trial of trials) {
+      log(
+        `${trial.index === best.index ? '*' : ' '} trial ${trial.index}: ${params.metric} ${trial.metrics[params.metric]} ${JSON.stringify(trial.params)}`,
+      );
+    }
+    return { best: best.metrics[params.metric]! };
+  },
+});
+
+export const importModel = component({
+  name: 'ml.import-model',
+  description:
+    'Stores a model document from a file (e.g. the current production model) as a Model artifact, after checking it, so that a pipeline can evaluate it as a baseline.',
+  params: { path: z.string().min(1) },
+  outputs: { model: Model },
+  // It reads a file outside the store, so it always runs; its output is content-addressed, so the
+  // steps after it still hit the cache when the file has not changed.
+  cache: false,
+  async run({ params, outputs, log }) {
+    const path = resolve(params.path);
+    let text: string;
+    try {
+      text = await readFile(path, 'utf8');
+    } catch (error) {
+      throw new RangeError(`cannot read the model file ${path}: ${(error as Error).message}`);
+    }
+    let document: unknown;
+    try {
+      document = JSON.parse(text);
+    } catch (error) {
+      throw new RangeError(`${path} is not JSON: ${(error as Error).message}`);
+    }
+    const model = checkModel(document);
+    await outputs.model.writeText(text);
+    outputs.model.setMetadata({
+      format: model.format,
+      algorithm: model.algorithm,
+      task: model.task,
+      label: model.label,
+      classes: model.classes,
+      inputs: model.inputs,
+      source: path,
+    });
+    log(`imported ${model.algorithm} (${model.task}) from ${path}`);
   },
 });

@@ -5,7 +5,9 @@
  * (MLflow's MetricThreshold), and Python training steps.
  */
 
-export { modelGate } from './components.js';
+export { evaluator, fitFeatureTransform, importModel, modelGate, selectBest, trainer } from './components.js';
+export { type DatasetRows, readDatasetRows } from './dataset-rows.js';
+export { type EvaluateOptions, type Evaluation, evaluateModel } from './evaluate.js';
 export * from './gate.js';
 export {
   type FeatureColumns,
@@ -18,5 +20,8 @@ export {
 export { gbdtFeatureImportance, gbdtPredict, gbdtPredictProba, gbdtRawScores } from './gbdt-predict.js';
 export * from './linear.js';
 export * from './metrics.js';
+export * from './model.js';
 export { PYTHON_HELPER_DIR, type PythonTrainerOptions, pythonTrainer, toCsv } from './python.js';
+export { type MakeClassificationOptions, makeClassification } from './synthetic.js';
 export * from './transforms.js';
+export * from './tuning.js';

@@ -77,7 +77,7 @@ const RESERVED_OUTPUTS = ['model', 'metrics'];
 
 /**
  * A command component that trains with a Python script under Lathe's convention (see the module
- * comment and docs/python-steps.md): inputs, outputs and params reach the script as
+ * comment and docs/ml.md): inputs, outputs and params reach the script as
  * `lathe_step.context()`; its metrics JSON becomes the `metrics` output and the scalars named in
  * `scalars` become typed outputs for `when`.
  */

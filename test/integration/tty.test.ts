@@ -28,7 +28,7 @@ describe('terminal output', () => {
       },
     );
     // The status line: [done/total] running: ..., erased with \r ESC[K before the next line.
-    expect(out).toMatch(/\[\d+\/14\] running: /);
+    expect(out).toMatch(/\[\d+\/18\] running: /);
     expect(out).toContain('\r\x1b[K');
     expect(out).toContain('\x1b[32m'); // colour on a terminal
     expect(out).toMatch(/run succeeded/);
