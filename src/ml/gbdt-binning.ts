@@ -44,17 +44,19 @@ export function sampleIndices(n: number, count: number, random: () => number): U
 
 /**
  * Bin thresholds of one feature: a value `x` falls in the first bin `b` with `x <= thresholds[b]`
- * (so at most `thresholds.length + 1` value bins). NaN values are ignored; ±Infinity fall in the
- * first or last bin.
+ * (so at most `thresholds.length + 1` value bins). NaN values are ignored; ±Infinity are values
+ * like any other (as scikit-learn: +Infinity gets a bin of its own above every finite value).
+ * Thresholds are clipped to ±1e300 (scikit-learn clips above only), so they stay finite: JSON
+ * cannot hold ±Infinity.
  */
 export function binThresholds(values: Float64Array, maxBins: number): Float64Array {
   let m = 0;
-  const finite = new Float64Array(values.length);
+  const present = new Float64Array(values.length);
   for (let i = 0; i < values.length; i++) {
     const v = values[i]!;
-    if (Number.isFinite(v)) finite[m++] = v;
+    if (!Number.isNaN(v)) present[m++] = v;
   }
-  const sorted = finite.subarray(0, m).sort();
+  const sorted = present.subarray(0, m).sort();
   let distinct = 0;
   for (let i = 0; i < m; i++) if (i === 0 || sorted[i] !== sorted[i - 1]) distinct++;
   if (distinct <= maxBins) {
@@ -63,7 +65,7 @@ export function binThresholds(values: Float64Array, maxBins: number): Float64Arr
     let previous = Number.NaN;
     for (let i = 0; i < m; i++) {
       const v = sorted[i]!;
-      if (i > 0 && v !== previous) out[k++] = (previous + v) / 2;
+      if (i > 0 && v !== previous) out[k++] = clipThreshold((previous + v) / 2);
       previous = v;
     }
     return out;
@@ -74,9 +76,16 @@ export function binThresholds(values: Float64Array, maxBins: number): Float64Arr
     const position = (q / maxBins) * (m - 1);
     const below = Math.floor(position);
     const above = Math.ceil(position);
-    out[q - 1] = (sorted[below]! + sorted[above]!) / 2;
+    out[q - 1] = clipThreshold((sorted[below]! + sorted[above]!) / 2);
   }
   return out;
+}
+
+/** scikit-learn's ALMOST_INF: thresholds stay within ±1e300 (NaN, from -Infinity + Infinity: 0). */
+const ALMOST_INF = 1e300;
+
+function clipThreshold(t: number): number {
+  return Number.isNaN(t) ? 0 : Math.min(ALMOST_INF, Math.max(-ALMOST_INF, t));
 }
 
 /** Bin thresholds of every feature, fitted on a seeded sample of at most 200,000 rows. */

@@ -57,6 +57,16 @@ function compile(model: GbdtModel): CompiledGbdt {
   }
   if (!Array.isArray(model.baseline) || model.baseline.length !== outputs)
     bad('baseline needs one value per output');
+  if (model.task === 'regression' || model.task === 'binary' || model.task === 'multiclass') {
+    const classes = model.task === 'regression' ? 0 : model.task === 'binary' ? 2 : outputs;
+    if (model.task === 'regression' ? model.classes !== null : !Array.isArray(model.classes))
+      bad(`classes must be ${model.task === 'regression' ? 'null' : 'an array'} for task ${model.task}`);
+    if (
+      (model.task === 'multiclass' ? outputs < 3 : outputs !== 1) ||
+      (classes > 0 && model.classes!.length !== classes)
+    )
+      bad(`${outputs} outputs and ${model.classes?.length ?? 0} classes do not fit task ${model.task}`);
+  } else bad(`task ${JSON.stringify(model.task)} is not regression, binary or multiclass`);
   const nFeatures = model.features.length;
   let total = 0;
   model.trees.forEach((tree, t) => {
@@ -114,7 +124,8 @@ function compile(model: GbdtModel): CompiledGbdt {
       const f = tree.feature[i]!;
       if (!Number.isInteger(f) || f < 0 || f >= nFeatures)
         bad(`tree ${t}, node ${i}: feature ${f} out of range`);
-      const threshold = tree.threshold[i]!;
+      // JSON writes the +Infinity of a split on missing values as null.
+      const threshold = tree.threshold[i] === null ? Infinity : tree.threshold[i]!;
       if (typeof threshold !== 'number' || Number.isNaN(threshold))
         bad(`tree ${t}, node ${i}: threshold ${threshold}`);
       const children = [tree.left[i]!, tree.right[i]!];

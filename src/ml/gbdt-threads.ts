@@ -185,7 +185,11 @@ export class HistogramBuilder {
     this.kernel = kernels.histograms;
     this.partitionKernel = kernels.partition;
     // At least four features per thread: the kernel updates four features per pass.
-    const helpers = Math.max(0, Math.min(threads, Math.floor(training.nFeatures / 4)) - 1);
+    // No workers when no node is big enough to share (small data): they would only cost start-up.
+    const helpers =
+      training.nRows * training.nFeatures < PARALLEL_MIN_UPDATES
+        ? 0
+        : Math.max(0, Math.min(threads, Math.floor(training.nFeatures / 4)) - 1);
     this.job = new Int32Array(new SharedArrayBuffer(4 * (JOB_HEADER + 2 * helpers)));
     this.parallel = helpers > 0;
     for (let index = 0; index < helpers; index++) {

@@ -70,6 +70,11 @@ export interface GbdtOptions {
   seed?: number;
   /** Threads for building histograms. Default: the machine's cores (at most 8). */
   threads?: number;
+  /**
+   * Memory for the histograms kept between splits (LightGBM's histogram_pool_size). Beyond it,
+   * some histograms are rebuilt instead of derived; the model is the same. Default 512 MiB.
+   */
+  histogramPoolBytes?: number;
   /** Names of the feature columns. Default x0, x1, … */
   featureNames?: readonly string[];
 }
@@ -77,7 +82,10 @@ export interface GbdtOptions {
 /** One tree as parallel arrays; node 0 is the root, a leaf has `left === -1`. */
 export interface GbdtTree {
   feature: number[];
-  /** Go left when `x <= threshold`. */
+  /**
+   * Go left when `x <= threshold`. +Infinity (null in JSON) for a split of the missing values
+   * (right) from all others (left).
+   */
   threshold: number[];
   /** 1 when missing values (NaN) go left. */
   missingLeft: number[];
@@ -117,7 +125,7 @@ export interface GbdtModel {
   trainingRows: number;
   validationRows: number;
   /** The options used, defaults filled in (threads left out: they do not change the model). */
-  options: Required<Omit<GbdtOptions, 'threads' | 'featureNames'>>;
+  options: Required<Omit<GbdtOptions, 'threads' | 'featureNames' | 'histogramPoolBytes'>>;
 }
 
 // ----------------------------------------------------------------------------------------------
@@ -160,7 +168,12 @@ export function readFeatures(X: Features, name: string, expectedFeatures?: numbe
     });
     column = (f) => {
       const out = new Float64Array(nRows);
-      for (let i = 0; i < nRows; i++) out[i] = X[i]![f]!;
+      for (let i = 0; i < nRows; i++) {
+        const v = X[i]![f];
+        // Checked here: the Float64Array would turn null into 0 and '1' into 1.
+        if (typeof v !== 'number') fail(`${name}: row ${i}, column ${f} is not a number (${String(v)})`);
+        out[i] = v;
+      }
       return out;
     };
   }
@@ -177,7 +190,7 @@ export function readFeatures(X: Features, name: string, expectedFeatures?: numbe
       let c = cache.get(f);
       if (!c) {
         c = column(f);
-        // Typed arrays hold numbers only; other arrays are checked.
+        // Typed arrays hold numbers only; other columns are checked (rows were, when copied).
         if (!ArrayBuffer.isView(c))
           for (let i = 0; i < nRows; i++) {
             if (typeof c[i] !== 'number')
@@ -214,7 +227,9 @@ function checkNumber(name: string, value: number, min: number, max: number, open
   return value;
 }
 
-function resolveOptions(options: GbdtOptions): Required<Omit<GbdtOptions, 'threads' | 'featureNames'>> {
+function resolveOptions(
+  options: GbdtOptions,
+): Required<Omit<GbdtOptions, 'threads' | 'featureNames' | 'histogramPoolBytes'>> {
   if (options.task !== 'classification' && options.task !== 'regression') {
     fail(`option task must be 'classification' or 'regression' (got ${JSON.stringify(options.task)})`);
   }
@@ -492,13 +507,15 @@ interface GrowingNode {
 const MIN_HESSIAN_TO_SPLIT = 1e-3;
 const LEAF_EPS = 1e-15;
 const TRAINING_LOSS_SAMPLE = 10_000;
+/** Bytes of histograms kept for the subtraction trick. */
+const HISTOGRAM_MEMORY = 512 * 2 ** 20;
 
 interface TreeContext {
   buffers: TrainingMemory;
   builder: HistogramBuilder;
   nonMissingBins: Int32Array;
   hasMissing: Uint8Array;
-  options: Required<Omit<GbdtOptions, 'threads' | 'featureNames'>>;
+  options: Required<Omit<GbdtOptions, 'threads' | 'featureNames' | 'histogramPoolBytes'>>;
   freeSlots: number[];
 }
 
@@ -515,11 +532,14 @@ function findSplit(ctx: TreeContext, node: GrowingNode): Split | null {
   for (let f = 0; f < nFeatures; f++) {
     const base = node.slot * nFeatures * FEATURE_STRIDE + f * FEATURE_STRIDE;
     const bins = ctx.nonMissingBins[f]!;
-    // Missing values (bin 255) go right: scan value bins left to right.
+    // Missing values (bin 255) go right: scan value bins left to right. With missing values,
+    // the last value bin too: all values left, missing values right (scikit-learn's "split on
+    // NaN", threshold +Infinity).
     let gl = 0;
     let hl = 0;
     let cl = 0;
-    for (let b = 0; b < bins - 1; b++) {
+    const end = bins - 1 + ctx.hasMissing[f]!;
+    for (let b = 0; b < end; b++) {
       const o = base + b * BIN_STRIDE;
       gl += histograms[o]!;
       cl += histograms[o + 2]!;
@@ -581,9 +601,22 @@ function findSplit(ctx: TreeContext, node: GrowingNode): Split | null {
   return best;
 }
 
-function takeSlot(ctx: TreeContext): number {
-  const slot = ctx.freeSlots.pop();
-  if (slot === undefined) throw new Error('internal error: no free histogram slot');
+/**
+ * A free histogram slot. When the pool is used up (it is capped in memory), the histogram of the
+ * waiting node with the smallest gain is dropped: that node's children are then built directly
+ * instead of by subtraction.
+ */
+function takeSlot(ctx: TreeContext, waiting: readonly GrowingNode[]): number {
+  let slot = ctx.freeSlots.pop();
+  if (slot === undefined) {
+    let victim: GrowingNode | undefined;
+    for (const node of waiting) {
+      if (node.slot >= 0 && (!victim || node.split!.gain < victim.split!.gain)) victim = node;
+    }
+    if (!victim) throw new Error('internal error: no free histogram slot');
+    slot = victim.slot;
+    victim.slot = -1;
+  }
   return slot;
 }
 
@@ -646,7 +679,7 @@ function growTree(ctx: TreeContext, gradientSum: number, hessianSum: number): Gr
   const root = makeNode(0, nRows, 0, gradientSum, hessianSum);
   const splittable: GrowingNode[] = [];
   if (canSplit(ctx, root)) {
-    root.slot = takeSlot(ctx);
+    root.slot = takeSlot(ctx, splittable);
     ctx.builder.build(0, nRows, root.slot * ctx.buffers.nFeatures * FEATURE_STRIDE);
     root.split = findSplit(ctx, root);
     if (root.split) splittable.push(root);
@@ -674,12 +707,16 @@ function growTree(ctx: TreeContext, gradientSum: number, hessianSum: number): Gr
     if (splitLeft || splitRight) {
       const [small, large] = left.count <= right.count ? [left, right] : [right, left];
       const largeNeeded = large === left ? splitLeft : splitRight;
-      small.slot = takeSlot(ctx);
+      small.slot = takeSlot(ctx, splittable);
       ctx.builder.build(small.start, small.end, small.slot * ctx.buffers.nFeatures * FEATURE_STRIDE);
-      if (largeNeeded) {
+      if (largeNeeded && node.slot >= 0) {
         subtractHistograms(ctx, node.slot, small.slot);
         large.slot = node.slot;
         node.slot = -1;
+      } else if (largeNeeded) {
+        // The parent's histogram was dropped for memory: build the larger child's directly.
+        large.slot = takeSlot(ctx, splittable);
+        ctx.builder.build(large.start, large.end, large.slot * ctx.buffers.nFeatures * FEATURE_STRIDE);
       }
       for (const child of [left, right]) {
         if (child.slot < 0) continue;
@@ -739,7 +776,8 @@ function finishTree(
     const split = node.split;
     const value = isLeaf ? leafValue(node, ctx) : 0;
     tree.feature.push(isLeaf ? -1 : split!.feature);
-    tree.threshold.push(isLeaf ? 0 : thresholds[split!.feature]![split!.bin]!);
+    // The split on missing values (past the last threshold) sends every value left: +Infinity.
+    tree.threshold.push(isLeaf ? 0 : (thresholds[split!.feature]![split!.bin] ?? Infinity));
     tree.missingLeft.push(!isLeaf && split!.missingLeft ? 1 : 0);
     tree.left.push(isLeaf ? -1 : node.left!.id);
     tree.right.push(isLeaf ? -1 : node.right!.id);
@@ -767,6 +805,8 @@ export function fitGbdt(
   options: GbdtOptions,
 ): GbdtModel {
   const resolved = resolveOptions(options);
+  const threads =
+    options.threads === undefined ? defaultThreads() : checkInteger('threads', options.threads, 1);
   const reader = readFeatures(X, 'X');
   const n = reader.nRows;
   const p = reader.nFeatures;
@@ -807,8 +847,13 @@ export function fitGbdt(
     resolved.maxDepth === null ? Infinity : 2 ** resolved.maxDepth,
     Math.max(1, Math.floor(nTrain / resolved.minSamplesLeaf)),
   );
-  // A histogram slot for each node that may still be split, plus one for a split in progress.
-  const slots = leafCap + 1;
+  // A histogram slot for each node that may still be split, plus one for a split in progress,
+  // within HISTOGRAM_MEMORY (beyond it, some children are built directly, not by subtraction).
+  const poolBytes = options.histogramPoolBytes ?? HISTOGRAM_MEMORY;
+  if (typeof poolBytes !== 'number' || !(poolBytes > 0)) {
+    fail(`option histogramPoolBytes must be a number > 0 (got ${poolBytes})`);
+  }
+  const slots = Math.max(3, Math.min(leafCap + 1, Math.floor(poolBytes / (p * FEATURE_STRIDE * 8))));
   const memory = new TrainingMemory(nTrain, p, slots);
   const binned = memory.binned;
   const validationBinned = new Uint8Array(p * validation.length);
@@ -842,7 +887,7 @@ export function fitGbdt(
   // Squared error has a hessian of 1 everywhere: set once.
   if (objective.constantHessian) memory.hessians.fill(1);
   const buffers = memory;
-  const builder = new HistogramBuilder(memory, options.threads ?? defaultThreads());
+  const builder = new HistogramBuilder(memory, threads);
   const ctx: TreeContext = {
     buffers,
     builder,

@@ -77,6 +77,39 @@ export interface TrainModelOptions {
 
 export class ModelError extends RangeError {}
 
+/**
+ * The estimator options each algorithm accepts (typed so that a new option must be listed here).
+ * An unknown one is an error: a misspelt hyperparameter would otherwise be silently ignored, and
+ * every trial of a search would train the same model.
+ */
+const GBDT_OPTIONS: Record<keyof Omit<GbdtOptions, 'task' | 'featureNames'>, true> = {
+  iterations: true,
+  learningRate: true,
+  maxLeaves: true,
+  maxDepth: true,
+  minSamplesLeaf: true,
+  l2: true,
+  maxBins: true,
+  earlyStopping: true,
+  validationFraction: true,
+  earlyStoppingRounds: true,
+  tolerance: true,
+  seed: true,
+  threads: true,
+  histogramPoolBytes: true,
+};
+const LOGISTIC_OPTIONS: Record<keyof LogisticRegressionOptions, true> = {
+  l2: true,
+  maxIterations: true,
+  tolerance: true,
+};
+const LINEAR_OPTIONS: Record<keyof LinearRegressionOptions, true> = { l2: true };
+const ESTIMATOR_OPTIONS: Record<Algorithm, Record<string, true>> = {
+  gbdt: GBDT_OPTIONS,
+  logistic_regression: LOGISTIC_OPTIONS,
+  linear_regression: LINEAR_OPTIONS,
+};
+
 function fail(message: string): never {
   throw new ModelError(message);
 }
@@ -172,7 +205,7 @@ export function trainModel(rows: readonly TransformRow[], options: TrainModelOpt
   if (features.includes(label)) fail(`the label column '${label}' is also listed as a feature`);
   if (features.length === 0) fail('no feature columns');
   for (const f of features) if (!Object.hasOwn(rows[0]!, f)) fail(`feature column '${f}' is not in the data`);
-  const inputs = features.map((name) => ({ name, type: inputType(rows, name) }));
+  const declared = features.map((name) => ({ name, type: inputType(rows, name) }));
 
   const y = rows.map((row, i) => {
     const v = row[label];
@@ -188,12 +221,36 @@ export function trainModel(rows: readonly TransformRow[], options: TrainModelOpt
   });
   const transform =
     options.fittedTransform ??
-    fitTransform(options.transform ?? defaultTransformSpec(inputs, algorithm), rows);
+    fitTransform(options.transform ?? defaultTransformSpec(declared, algorithm), rows);
   // A transform that reads the label leaks it into the features (and needs it at serving time).
   const leak = transform.columns.find((c) => c.column === label && c.steps[0]?.kind !== 'expression');
   if (leak) fail(`the transform reads the label column '${label}': leave it out of the transform's columns`);
+  // The inputs are the columns the transform reads (all declared features when an expression
+  // reads the row, since which fields it uses is not known).
+  const read = new Set(
+    transform.columns.filter((c) => c.steps[0]?.kind !== 'expression').map((c) => c.column),
+  );
+  const hasExpression = transform.columns.some((c) => c.steps[0]?.kind === 'expression');
+  const inputs = hasExpression ? declared : declared.filter((input) => read.has(input.name));
+  for (const column of read) {
+    if (!declared.some((input) => input.name === column)) {
+      fail(
+        `the transform reads column '${column}', which is not a feature (features: ${features.join(', ')})`,
+      );
+    }
+  }
+  if (task === 'classification' && new Set(y).size < 2) {
+    fail(
+      `the label '${label}' has a single class (${JSON.stringify(y[0])}): a classifier needs at least two`,
+    );
+  }
   const { features: featureNames, matrix } = applyTransform(transform, rows);
   const estimatorOptions = (options.estimator ?? {}) as Record<string, unknown>;
+  const known = ESTIMATOR_OPTIONS[algorithm];
+  for (const name of Object.keys(estimatorOptions)) {
+    if (!Object.hasOwn(known, name))
+      fail(`${algorithm} has no option '${name}' (options: ${Object.keys(known).join(', ')})`);
+  }
   let estimator: LatheModel['estimator'];
   let classes: Label[] | null = null;
   let kind: LatheModel['task'];
@@ -246,7 +303,10 @@ export interface Predictor {
 /** Checks a model document (e.g. read from a Model artifact) and returns its predictor. */
 export function loadModel(value: unknown): Predictor {
   const model = checkModel(value);
-  const features = (rows: readonly TransformRow[]) => applyTransform(model.transform, rows).matrix;
+  const features = (rows: readonly TransformRow[]) => {
+    checkInputTypes(model.inputs, rows);
+    return applyTransform(model.transform, rows).matrix;
+  };
   const probabilities = (rows: readonly TransformRow[]): number[][] => {
     if (model.task === 'regression')
       fail('predictProba needs a classification model (this one is regression)');
@@ -286,6 +346,31 @@ export function loadModel(value: unknown): Predictor {
         .sort((a, b) => b.importance - a.importance);
     },
   };
+}
+
+/**
+ * Each input cell must have the type seen in training (or be missing): a number where text was
+ * trained (a zip code read as a number at serving time, say) is an error, not an unseen category.
+ */
+function checkInputTypes(inputs: readonly ModelInput[], rows: readonly TransformRow[]): void {
+  if (!Array.isArray(rows)) fail('rows must be an array of row objects');
+  for (let i = 0; i < rows.length; i++) {
+    const row = rows[i];
+    if (typeof row !== 'object' || row === null || Array.isArray(row)) fail(`row ${i} must be an object`);
+    for (const { name, type } of inputs) {
+      if (!Object.hasOwn(row, name))
+        fail(
+          `column '${name}', row ${i}: the column is missing (the model reads ${inputs.map((x) => x.name).join(', ')})`,
+        );
+      const v = row[name];
+      if (v === null || v === undefined || (typeof v === 'number' && Number.isNaN(v))) continue;
+      if (typeof v !== type) {
+        fail(
+          `column '${name}', row ${i}: ${typeof v} ${JSON.stringify(v)} where the model was trained on ${type} values`,
+        );
+      }
+    }
+  }
 }
 
 /** Structural check of a model document; throws a ModelError saying what is wrong. */

@@ -65,6 +65,9 @@ export function randomSearch(
       fail(`randomSearch: '${name}' needs finite min <= max (got ${range.min}, ${range.max})`);
     }
     if (range.log && range.min <= 0) fail(`randomSearch: '${name}' is log-uniform, so min must be > 0`);
+    if (range.integer && Math.ceil(range.min) > Math.floor(range.max)) {
+      fail(`randomSearch: '${name}' is an integer range, but [${range.min}, ${range.max}] holds no integer`);
+    }
   }
   const random = seededUniform(seed);
   return Array.from({ length: trials }, () => {
