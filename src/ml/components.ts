@@ -31,6 +31,12 @@ const TransformSpecParam = z
   })
   .strict();
 
+/** What a Model artifact's metadata says about the model document it holds. */
+function modelMetadata(model: LatheModel): Record<string, unknown> {
+  const { format, algorithm, task, label, classes, inputs } = model;
+  return { format, algorithm, task, label, classes, inputs };
+}
+
 /** Reads a Metrics artifact's named numbers (nested values are left out). */
 async function numbersOf(artifact: {
   readJson<T>(): Promise<T>;
@@ -125,12 +131,7 @@ export const trainer = component({
     await outputs.model.writeJson(model);
     const importances = loadModel(model).featureImportances().slice(0, 10);
     outputs.model.setMetadata({
-      format: model.format,
-      algorithm: model.algorithm,
-      task: model.task,
-      label: model.label,
-      classes: model.classes,
-      inputs: model.inputs,
+      ...modelMetadata(model),
       features: model.transform.features.length,
       rows: rows.length,
     });
@@ -245,15 +246,7 @@ export const importModel = component({
     }
     const model = checkModel(document);
     await outputs.model.writeText(text);
-    outputs.model.setMetadata({
-      format: model.format,
-      algorithm: model.algorithm,
-      task: model.task,
-      label: model.label,
-      classes: model.classes,
-      inputs: model.inputs,
-      source: path,
-    });
+    outputs.model.setMetadata({ ...modelMetadata(model), source: path });
     log(`imported ${model.algorithm} (${model.task}) from ${path}`);
   },
 });
