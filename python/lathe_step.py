@@ -115,6 +115,30 @@ class StepContext:
         _write_json(path, _jsonable(value, f"scalar '{name}'"))
         self._written.add(name)
 
+    def log_metric(self, name, value, step=None):
+        """Records a metric point for the run's tracking (append-only; `step` orders a series)."""
+        entry = {"metric": str(name), "value": _jsonable(value, f"metric '{name}'")}
+        if entry["value"] is None:
+            return  # _jsonable warned: NaN and infinities are not recorded
+        if step is not None:
+            entry["step"] = int(step)
+        self._track(entry)
+
+    def log_param(self, name, value):
+        """Records a param of the run (immutable: another value for the same name fails the task)."""
+        self._track({"param": str(name), "value": _jsonable(value, f"param '{name}'")})
+
+    def set_tag(self, name, value):
+        """Sets a tag of the run."""
+        self._track({"tag": str(name), "value": str(value)})
+
+    def _track(self, entry):
+        path = os.environ.get("LATHE_TRACKING_FILE")
+        if not path:
+            return  # run by hand, outside Lathe: nothing records it
+        with open(path, "a", encoding="utf-8") as handle:
+            handle.write(json.dumps(entry, allow_nan=False) + "\n")
+
     def read_table(self, name, **options):
         """The Dataset input `name` as a pandas DataFrame: CSV, or Parquet if pyarrow or fastparquet
         is installed. Extra keyword arguments go to pandas.read_csv / read_parquet."""

@@ -1,6 +1,5 @@
 /** `lathe runs list|show`, `lathe logs`, `lathe lineage`: read-only views of the metadata store. */
 import { ArtifactNotFoundError, LatheError, UsageError } from '../errors.js';
-import { openWorkspace } from '../runtime/workspace.js';
 import type {
   ArtifactRecord,
   AttemptRecord,
@@ -10,10 +9,13 @@ import type {
   TaskRecord,
 } from '../store/metadata-store.js';
 import { RUN_STATUSES } from '../store/metadata-store.js';
+import { parseRunFilter } from '../tracking/filter.js';
 import type { CommandSpec } from './args.js';
 import { formatDuration } from './reporter.js';
 import { findRun, runnerAlive } from './run-commands.js';
+import { withStore } from './store-access.js';
 import { table } from './table.js';
+import { filterRuns } from './tracking-commands.js';
 
 const JSON_OPTION = { json: { type: 'boolean', description: 'print JSON' } } as const;
 
@@ -25,18 +27,6 @@ function when(ms: number | null): string {
 function displayStatus(run: RunRecord): string {
   if (run.status === 'running' && !runnerAlive(run) && run.runnerHost) return 'interrupted';
   return run.status;
-}
-
-async function withStore<T>(
-  home: string | undefined,
-  body: (store: MetadataStore) => Promise<T>,
-): Promise<T> {
-  const workspace = openWorkspace({ home, existing: true });
-  try {
-    return await body(workspace.store);
-  } finally {
-    await workspace.close();
-  }
 }
 
 export const runsListCommand: CommandSpec = {
@@ -51,11 +41,18 @@ export const runsListCommand: CommandSpec = {
       placeholder: 'status',
     },
     limit: { type: 'string', description: 'at most this many (default 20)', placeholder: 'n' },
+    filter: {
+      type: 'string',
+      description:
+        'only runs matching, e.g. "metrics.accuracy > 0.9 and params.lr = 0.1" (see docs/tracking.md)',
+      placeholder: 'expr',
+    },
     ...JSON_OPTION,
   },
   minArgs: 0,
   maxArgs: 0,
   async handler({ values }) {
+    const clauses = values.filter === undefined ? undefined : parseRunFilter(values.filter);
     const limit = values.limit === undefined ? 20 : Number(values.limit);
     if (!Number.isInteger(limit) || limit < 1)
       throw new UsageError(`--limit: '${values.limit}' must be an integer >= 1`);
@@ -69,9 +66,20 @@ export const runsListCommand: CommandSpec = {
       const listed = await store.listRuns({
         pipelineName: values.pipeline,
         status: (interrupted ? 'running' : values.status) as RunStatus | undefined,
-        limit,
+        // With a filter, the limit applies to the matches: look through every run.
+        limit: clauses ? Number.MAX_SAFE_INTEGER : limit,
       });
-      const runs = listed.filter((run) => !values.status || displayStatus(run) === values.status);
+      let runs = listed.filter((run) => !values.status || displayStatus(run) === values.status);
+      // The metrics a filter names are shown as columns.
+      const metricColumns = [
+        ...new Set((clauses ?? []).flatMap((c) => (c.field.kind === 'metrics' ? [c.field.key] : []))),
+      ];
+      const metricValues = new Map<string, Record<string, number>>();
+      if (clauses) {
+        const matches = (await filterRuns(store, runs, clauses)).slice(0, limit);
+        runs = matches.map((m) => m.run);
+        for (const m of matches) metricValues.set(m.run.id, m.values.metrics);
+      }
       if (values.json) {
         process.stdout.write(
           `${JSON.stringify(
@@ -83,10 +91,12 @@ export const runsListCommand: CommandSpec = {
         return 0;
       }
       if (runs.length === 0) {
-        process.stdout.write(values.pipeline || values.status ? 'no runs match\n' : 'no runs yet\n');
+        process.stdout.write(
+          values.pipeline || values.status || clauses ? 'no runs match\n' : 'no runs yet\n',
+        );
         return 0;
       }
-      const rows = [['RUN', 'PIPELINE', 'STATUS', 'STARTED', 'DURATION']];
+      const rows = [['RUN', 'PIPELINE', 'STATUS', 'STARTED', 'DURATION', ...metricColumns]];
       for (const run of runs) {
         rows.push([
           run.id,
@@ -94,6 +104,7 @@ export const runsListCommand: CommandSpec = {
           displayStatus(run),
           when(run.startedAt),
           run.finishedAt && run.startedAt ? formatDuration(run.finishedAt - run.startedAt) : '-',
+          ...metricColumns.map((key) => String(metricValues.get(run.id)?.[key] ?? '-')),
         ]);
       }
       process.stdout.write(table(rows));

@@ -9,13 +9,16 @@ import {
   dataValidateCommand,
 } from './data-commands.js';
 import { lineageCommand, logsCommand, runsListCommand, runsShowCommand } from './inspect-commands.js';
+import { MODEL_COMMANDS } from './model-commands.js';
 import { compileCommand, resumeCommand, runCommand } from './run-commands.js';
+import { runsCompareCommand } from './tracking-commands.js';
 
 const COMMANDS: CommandSpec[] = [
   runCommand,
   compileCommand,
   runsListCommand,
   runsShowCommand,
+  runsCompareCommand,
   logsCommand,
   resumeCommand,
   lineageCommand,
@@ -23,6 +26,7 @@ const COMMANDS: CommandSpec[] = [
   dataSchemaInferCommand,
   dataValidateCommand,
   dataDriftCommand,
+  ...MODEL_COMMANDS,
 ];
 
 function mainHelp(): string {
@@ -65,6 +69,12 @@ async function main(argv: string[]): Promise<number> {
   if (!found) {
     if (argv[0] === 'runs') {
       process.stderr.write(`lathe runs: expected 'list' or 'show'\n\n${mainHelp()}`);
+      return 2;
+    }
+    if (argv[0] === 'models') {
+      process.stderr.write(
+        `lathe models: expected 'list', 'show', 'register', 'promote' or 'rollback'\n\n${mainHelp()}`,
+      );
       return 2;
     }
     if (argv[0] === 'data') {

@@ -4,6 +4,7 @@
  * Calling a component inside a pipeline body adds a task and returns its handle.
  */
 import type { z } from 'zod';
+import type { ModelRegistry } from '../store/registry.js';
 import type { ArtifactListType, ArtifactType, InputArtifact, OutputArtifact } from './artifacts.js';
 import { isArtifactType } from './artifacts.js';
 import { checkMemoryQuantity, parseDuration } from './duration.js';
@@ -44,9 +45,23 @@ export interface TaskLogger {
   info(...values: unknown[]): void;
   warn(...values: unknown[]): void;
   error(...values: unknown[]): void;
+  /**
+   * Records a metric point for the run's tracking (append-only): `step` (default 0) orders a
+   * series such as a loss curve; `timestamp` defaults to now (ms since the epoch).
+   */
+  metric(name: string, value: number, options?: { step?: number; timestamp?: number }): void;
+  /** Records a param of the run. Params are immutable: another value for the same name throws. */
+  param(name: string, value: unknown): void;
+  /** Sets a tag of the run (tags can change). */
+  tag(name: string, value: string): void;
 }
 
 export interface RunContext<P extends ParamShape, I extends InputShape, O extends OutputShape> {
+  /**
+   * The workspace's model registry (register versions, move aliases). Its calls are side effects:
+   * give a component that uses it `cache: false`.
+   */
+  registry: ModelRegistry;
   params: RunParams<P>;
   inputs: RunInputs<I>;
   outputs: RunOutputs<O>;

@@ -41,10 +41,21 @@ export interface AttemptResult {
   exitCode?: number;
 }
 
+/** What a task logs for experiment tracking (`log.metric`, `log.param`, `log.tag`). */
+export type TrackingEvent =
+  | { kind: 'metric'; key: string; value: number; step?: number; timestamp?: number }
+  | { kind: 'param'; key: string; value: unknown }
+  | { kind: 'tag'; key: string; value: string };
+
 export interface AttemptHooks {
   /** Aborted on timeout or cancel; the executor must stop the attempt and reject promptly. */
   signal: AbortSignal;
   log(stream: 'stdout' | 'stderr' | 'log', line: string): void;
+  /**
+   * Records a metric point, param or tag for the run. Throws on a bad name or value, or a param
+   * already logged with another value (params are immutable).
+   */
+  track?(event: TrackingEvent): void;
   /** The attempt got a process of its own; recorded so a resume can stop it if the runner dies. */
   spawned?(pid: number): void;
 }

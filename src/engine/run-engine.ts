@@ -11,7 +11,7 @@
 import { randomBytes } from 'node:crypto';
 import { setMaxListeners } from 'node:events';
 import { availableParallelism, hostname } from 'node:os';
-import { RunNotFoundError, TaskFailedError, TaskTimeoutError } from '../errors.js';
+import { LatheError, RunNotFoundError, TaskFailedError, TaskTimeoutError } from '../errors.js';
 import { specDigest } from '../spec/compile.js';
 import { validateParams } from '../spec/params.js';
 import type { ComponentSpec, LoopSpec, PipelineSpec, TaskSpec, ValueRef } from '../spec/schema.js';
@@ -21,6 +21,7 @@ import type {
   ArtifactRecord,
   LogRecord,
   MetadataStore,
+  MetricPoint,
   RunRecord,
   RunStatus,
   StoreOp,
@@ -28,6 +29,7 @@ import type {
   TaskStatus,
 } from '../store/metadata-store.js';
 import { emptyTaskCounts } from '../store/metadata-store.js';
+import { checkTrackingKey, ParamConflictError } from '../store/tracking.js';
 import { cacheKey, evaluateCondition, itemAt, renderTemplate, retryDelayMs } from './decisions.js';
 import type {
   AttemptRequest,
@@ -36,6 +38,7 @@ import type {
   RunReporter,
   RunSummary,
   TaskExecutor,
+  TrackingEvent,
 } from './ports.js';
 
 export interface EngineOptions {
@@ -242,6 +245,9 @@ class RunExecution {
   private logs: LogRecord[] = [];
   private logSeq = new Map<string, number>();
   private flushScheduled = false;
+  private metricPoints: MetricPoint[] = [];
+  /** Params logged in this run (JSON), to refuse a second value at the call that logs it. */
+  private loggedParams = new Map<string, string>();
   /** Incremented when the buffer is handed to the store; buffered ops of older generations are gone. */
   private flushGeneration = 0;
   private flushChain: Promise<void> = Promise.resolve();
@@ -314,6 +320,11 @@ class RunExecution {
   ): Promise<RunSummary> {
     this.prior = prior;
     this.priorAttempts = priorAttempts;
+    if (this.resumed) {
+      for (const param of await this.store.listParams(this.runId)) {
+        this.loggedParams.set(param.key, JSON.stringify(param.value));
+      }
+    }
     if (this.options.signal?.aborted) this.cancel();
     const now = Date.now();
     const digest = specDigest(this.spec);
@@ -832,16 +843,23 @@ class RunExecution {
     spawned: (pid: number) => void,
   ): Promise<AttemptResult> {
     const log = (stream: 'stdout' | 'stderr' | 'log', line: string) => this.log(task, stream, line);
+    const track = (event: TrackingEvent) => this.track(task, event);
     // Exit handlers run after a cancel too (that is their job): canceling the run does not abort them.
     if (task.exitHandler) {
       if (timeoutMs === undefined) {
-        return this.options.executor.execute(request, { signal: new AbortController().signal, log, spawned });
+        return this.options.executor.execute(request, {
+          signal: new AbortController().signal,
+          log,
+          track,
+          spawned,
+        });
       }
     } else if (timeoutMs === undefined) {
       // No timeout: the run's own signal is enough (no per-task controller on the hot path).
       const execution = this.options.executor.execute(request, {
         signal: this.controller.signal,
         log,
+        track,
         spawned,
       });
       return Promise.race([execution, this.abandonAfterAbort()]);
@@ -851,7 +869,7 @@ class RunExecution {
     if (!task.exitHandler) this.controller.signal.addEventListener('abort', onRunAbort, { once: true });
     const timer = setTimeout(() => controller.abort(new TaskTimeoutError(task.name, timeoutMs)), timeoutMs);
     const execution = this.options.executor
-      .execute(request, { signal: controller.signal, log, spawned })
+      .execute(request, { signal: controller.signal, log, track, spawned })
       .catch((error) => {
         throw controller.signal.aborted ? controller.signal.reason : error;
       });
@@ -1001,6 +1019,7 @@ class RunExecution {
   /** Final status of a task that went through runTask (it has a stored row). */
   private settleTask(task: TaskInstance, status: TaskStatus, error?: Error): void {
     task.finishedAt = Date.now();
+    if (status === 'succeeded' || status === 'cached') this.trackMetricsOutputs(task);
     this.updateTask(task, {
       status,
       attempts: task.attempts,
@@ -1208,6 +1227,73 @@ class RunExecution {
     this.scheduleFlush();
   }
 
+  /** A task's tracking event, checked now (so a bad one fails at its call) and written batched. */
+  private track(task: TaskInstance, event: TrackingEvent): void {
+    const taskId = this.taskId(task);
+    switch (event.kind) {
+      case 'metric': {
+        const key = checkTrackingKey('metric', event.key);
+        const { value, step = 0, timestamp = Date.now() } = event;
+        if (typeof value !== 'number' || !Number.isFinite(value)) {
+          throw new LatheError('BAD_METRIC', `metric '${key}': ${String(value)} is not a finite number`);
+        }
+        if (!Number.isInteger(step) || step < 0) {
+          throw new LatheError('BAD_METRIC', `metric '${key}': step ${String(step)} must be an integer >= 0`);
+        }
+        this.metricPoints.push({ runId: this.runId, taskId, key, value, step, timestamp });
+        this.scheduleFlush();
+        return;
+      }
+      case 'param': {
+        const key = checkTrackingKey('param', event.key);
+        const json = JSON.stringify(event.value ?? null);
+        const stored = this.loggedParams.get(key);
+        if (stored !== undefined) {
+          if (stored !== json) throw new ParamConflictError(this.runId, key, JSON.parse(stored), event.value);
+          return;
+        }
+        this.loggedParams.set(key, json);
+        this.write({ op: 'putParams', runId: this.runId, taskId, params: { [key]: event.value ?? null } });
+        return;
+      }
+      case 'tag': {
+        const key = checkTrackingKey('tag', event.key);
+        if (typeof event.value !== 'string') {
+          throw new LatheError('BAD_TAG', `tag '${key}': the value must be a string`);
+        }
+        this.write({ op: 'setTags', runId: this.runId, tags: { [key]: event.value } });
+        return;
+      }
+    }
+  }
+
+  /**
+   * Every run tracks its tasks' Metrics outputs: the top-level numbers become metric points named
+   * `task.metric` (step 0), also for cached tasks, since each run records what it produced.
+   */
+  private trackMetricsOutputs(task: TaskInstance): void {
+    for (const artifact of Object.values(task.outputs?.artifacts ?? {})) {
+      if (artifact.type !== 'Metrics') continue;
+      const metrics = artifact.metadata.metrics;
+      if (typeof metrics !== 'object' || metrics === null || Array.isArray(metrics)) continue;
+      const timestamp = Date.now();
+      for (const [name, value] of Object.entries(metrics as Record<string, unknown>)) {
+        if (typeof value !== 'number' || !Number.isFinite(value)) continue;
+        const key = `${task.name}.${name}`;
+        if (key.length > 250) continue;
+        this.metricPoints.push({
+          runId: this.runId,
+          taskId: this.taskId(task),
+          key,
+          value,
+          step: 0,
+          timestamp,
+        });
+      }
+    }
+    this.scheduleFlush();
+  }
+
   private write(op: StoreOp): void {
     this.ops.push(op);
     this.scheduleFlush();
@@ -1227,6 +1313,10 @@ class RunExecution {
     if (this.logs.length > 0) {
       this.ops.push({ op: 'putLogs', logs: this.logs });
       this.logs = [];
+    }
+    if (this.metricPoints.length > 0) {
+      this.ops.push({ op: 'putMetrics', points: this.metricPoints });
+      this.metricPoints = [];
     }
     if (this.ops.length === 0) return this.flushChain;
     const batch = this.ops;

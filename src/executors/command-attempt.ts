@@ -55,6 +55,8 @@ export async function runCommandAttempt(
     }
     const params = validateParams(component.params, request.params, request.task);
     const argv = expandArgv(argvTemplate, { params, inputPaths, outputPaths, workDir, request });
+    // The command appends tracking events here, one JSON object a line (see readTrackingFile).
+    const trackingFile = join(workDir, 'tracking.jsonl');
     const env = {
       ...process.env,
       ...component.env,
@@ -63,10 +65,12 @@ export async function runCommandAttempt(
       LATHE_ATTEMPT: String(request.attempt),
       LATHE_WORK_DIR: workDir,
       LATHE_OUTPUTS_DIR: outputsDir,
+      LATHE_TRACKING_FILE: trackingFile,
     };
     const inputPrints = await fingerprintInputs(inputPaths);
     const exitCode = await spawnAndWait(argv, { cwd: request.baseDir, env }, hooks, options, request.task);
     await checkInputsUnchanged(inputPrints, request.task);
+    await readTrackingFile(trackingFile, request.task, hooks);
 
     const produced: Record<string, ProducedArtifact> = {};
     const scalars: Record<string, unknown> = {};
@@ -95,6 +99,56 @@ export async function runCommandAttempt(
     return { artifacts: produced, scalars, exitCode };
   } finally {
     await rm(workDir, { recursive: true, force: true });
+  }
+}
+
+/**
+ * Replays what a command logged for tracking: lines of `{"metric": name, "value": v, "step"?: s,
+ * "timestamp"?: ms}`, `{"param": name, "value": v}` or `{"tag": name, "value": "text"}`. A line
+ * that is none of these fails the attempt, naming the line.
+ */
+async function readTrackingFile(path: string, task: string, hooks: AttemptHooks): Promise<void> {
+  let text: string;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch {
+    return;
+  }
+  const lines = text.split('\n');
+  for (let i = 0; i < lines.length; i++) {
+    const line = lines[i]!.trim();
+    if (line === '') continue;
+    const fail = (why: string): never => {
+      throw new LatheError(
+        'TRACKING_INVALID',
+        `task '${task}': line ${i + 1} of $LATHE_TRACKING_FILE: ${why}: ${line.slice(0, 200)}`,
+      );
+    };
+    let entry: Record<string, unknown>;
+    try {
+      entry = JSON.parse(line) as Record<string, unknown>;
+    } catch {
+      return fail('not JSON');
+    }
+    if (typeof entry !== 'object' || entry === null || Array.isArray(entry)) fail('not a JSON object');
+    try {
+      if (typeof entry.metric === 'string') {
+        hooks.track?.({
+          kind: 'metric',
+          key: entry.metric,
+          value: entry.value as number,
+          ...(entry.step !== undefined ? { step: entry.step as number } : {}),
+          ...(entry.timestamp !== undefined ? { timestamp: entry.timestamp as number } : {}),
+        });
+      } else if (typeof entry.param === 'string') {
+        hooks.track?.({ kind: 'param', key: entry.param, value: entry.value });
+      } else if (typeof entry.tag === 'string') {
+        hooks.track?.({ kind: 'tag', key: entry.tag, value: entry.value as string });
+      } else fail('expected a "metric", "param" or "tag" name');
+    } catch (error) {
+      if (error instanceof LatheError && error.code === 'TRACKING_INVALID') throw error;
+      fail((error as Error).message);
+    }
   }
 }
 

@@ -12,9 +12,11 @@ import type {
   AttemptResult,
   OrphanedAttempt,
   TaskExecutor,
+  TrackingEvent,
 } from '../engine/ports.js';
 import { TaskFailedError } from '../errors.js';
 import type { ArtifactStore } from '../store/artifact-store.js';
+import type { ModelRegistry } from '../store/registry.js';
 import { type CommandOptions, runCommandAttempt } from './command-attempt.js';
 import { loadComponent } from './component-resolver.js';
 import { LineSplitter } from './line-splitter.js';
@@ -29,10 +31,15 @@ export interface LocalExecutorOptions {
   killGraceMs?: number;
   /** Where attempt scratch directories go (default: the OS temp directory). */
   workRoot?: string;
+  /** The model registry for in-process components (`ctx.registry`). */
+  registry?: ModelRegistry;
+  /** The metadata database, opened by child processes when their component uses `ctx.registry`. */
+  metadataPath?: string;
 }
 
 export type ChildMessage =
   | { type: 'log'; stream: 'stdout' | 'stderr' | 'log'; line: string }
+  | { type: 'track'; event: TrackingEvent }
   | { type: 'result'; result: AttemptResult }
   | { type: 'error'; message: string; stack?: string; code?: string; exitCode?: number };
 
@@ -85,7 +92,15 @@ export class LocalExecutor implements TaskExecutor {
     }
     if (component.isolation === 'process') return this.executeInChild(request, hooks);
     const definition = this.options.components?.get(component.name) ?? (await resolveComponent(request));
-    return runTsAttempt(definition, request, hooks, this.options.artifacts, this.options.workRoot);
+    const registry = this.options.registry;
+    return runTsAttempt(
+      definition,
+      request,
+      hooks,
+      this.options.artifacts,
+      this.options.workRoot,
+      registry ? () => registry : undefined,
+    );
   }
 
   private executeInChild(request: AttemptRequest, hooks: AttemptHooks): Promise<AttemptResult> {
@@ -115,9 +130,21 @@ export class LocalExecutor implements TaskExecutor {
         stream?.on('data', (chunk: string) => lines.push(chunk));
         stream?.on('end', () => lines.end());
       }
+      // A tracking event the engine refuses (a param logged again with another value) arrives
+      // after the child's call returned: it fails the attempt when the result comes.
+      let trackingError: Error | undefined;
       child.on('message', (message: ChildMessage) => {
         if (message.type === 'log') hooks.log(message.stream, message.line);
-        else if (message.type === 'result') settled = { ok: true, result: message.result };
+        else if (message.type === 'track') {
+          try {
+            hooks.track?.(message.event);
+          } catch (error) {
+            trackingError ??= error as Error;
+          }
+        } else if (message.type === 'result')
+          settled = trackingError
+            ? { ok: false, error: trackingError }
+            : { ok: true, result: message.result };
         else {
           const error = new TaskFailedError(message.message, {
             exitCode: message.exitCode,
@@ -143,7 +170,12 @@ export class LocalExecutor implements TaskExecutor {
           ),
         );
       });
-      child.send({ request, artifactRoot: this.options.artifactRoot, workRoot: this.options.workRoot });
+      child.send({
+        request,
+        artifactRoot: this.options.artifactRoot,
+        workRoot: this.options.workRoot,
+        metadataPath: this.options.metadataPath,
+      });
     });
   }
 }

@@ -5,6 +5,7 @@
  */
 import type { AttemptRequest } from '../engine/ports.js';
 import { LocalArtifactStore } from '../store/local/local-artifact-store.js';
+import { SqliteMetadataStore } from '../store/sqlite/sqlite-metadata-store.js';
 import type { ChildMessage } from './local-executor.js';
 import { resolveComponent } from './local-executor.js';
 import { routeUncaughtErrors } from './task-context.js';
@@ -19,7 +20,20 @@ routeUncaughtErrors();
 
 process.once(
   'message',
-  async (message: { request: AttemptRequest; artifactRoot: string; workRoot?: string }) => {
+  async (message: {
+    request: AttemptRequest;
+    artifactRoot: string;
+    workRoot?: string;
+    metadataPath?: string;
+  }) => {
+    // The registry is opened only if the component uses it (most never do).
+    let store: SqliteMetadataStore | undefined;
+    const registry = message.metadataPath
+      ? () => {
+          store ??= SqliteMetadataStore.open(message.metadataPath!);
+          return store.registry;
+        }
+      : undefined;
     const controller = new AbortController();
     process.once('SIGTERM', () => controller.abort(new Error('terminated')));
     try {
@@ -32,9 +46,13 @@ process.once(
           log: (stream, line) => {
             void send({ type: 'log', stream, line });
           },
+          track: (event) => {
+            void send({ type: 'track', event });
+          },
         },
         new LocalArtifactStore(message.artifactRoot),
         message.workRoot,
+        registry,
       );
       await send({ type: 'result', result });
     } catch (error) {
@@ -47,6 +65,7 @@ process.once(
         exitCode: e.exitCode,
       });
     }
+    await store?.close();
     process.disconnect?.();
     process.exit(0);
   },

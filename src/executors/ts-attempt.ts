@@ -16,10 +16,12 @@ import type {
   AttemptResult,
   InputArtifactRef,
   ProducedArtifact,
+  TrackingEvent,
 } from '../engine/ports.js';
 import { LatheError, ParamValidationError, TaskFailedError, TaskTimeoutError } from '../errors.js';
 import type { ArtifactTypeName } from '../spec/schema.js';
 import type { ArtifactStore } from '../store/artifact-store.js';
+import type { ModelRegistry } from '../store/registry.js';
 import { checkInputsUnchanged, fingerprintInputs } from './input-guard.js';
 import { outsideTask, withTaskContext } from './task-context.js';
 import { makeWorkDir } from './work-dirs.js';
@@ -30,6 +32,7 @@ export async function runTsAttempt(
   hooks: AttemptHooks,
   artifacts: ArtifactStore,
   workRoot?: string,
+  registry?: () => ModelRegistry,
 ): Promise<AttemptResult> {
   // Canceled before it started (e.g. during a retry backoff): the component must not run at all.
   if (hooks.signal.aborted) throw hooks.signal.reason;
@@ -87,6 +90,15 @@ export async function runTsAttempt(
       signal: hooks.signal,
       run: { id: request.runId, pipeline: request.pipeline },
       task: { name: request.task, attempt: request.attempt },
+      get registry(): ModelRegistry {
+        if (!registry) {
+          throw new LatheError(
+            'NO_REGISTRY',
+            `task '${request.task}': this executor gives components no model registry`,
+          );
+        }
+        return registry();
+      },
       get workDir(): string {
         return ensureWorkDir();
       },
@@ -251,6 +263,11 @@ function makeLogger(hooks: AttemptHooks): TaskLogger {
   logger.info = (...values) => write('log', values);
   logger.warn = (...values) => write('stderr', values);
   logger.error = (...values) => write('stderr', values);
+  // Without a tracking hook (a harness that does not record runs) tracking calls are dropped.
+  const track = (event: TrackingEvent) => hooks.track?.(event);
+  logger.metric = (key, value, options = {}) => track({ kind: 'metric', key, value, ...options });
+  logger.param = (key, value) => track({ kind: 'param', key, value });
+  logger.tag = (key, value) => track({ kind: 'tag', key, value });
   return logger;
 }
 

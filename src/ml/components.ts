@@ -3,12 +3,14 @@
  */
 import { copyFile, readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
 import { Artifact, Dataset, Metrics, Model } from '../dsl/artifacts.js';
 import { component } from '../dsl/component.js';
 import { readDatasetRows } from './dataset-rows.js';
 import { evaluateModel } from './evaluate.js';
 import { type MetricThreshold, validateCandidate } from './gate.js';
+import type { GbdtModel } from './gbdt.js';
 import { ALGORITHMS, checkModel, type LatheModel, loadModel, trainModel } from './model.js';
 import { type FittedTransform, fitTransform, type TransformSpec } from './transforms.js';
 import { bestTrial, type Trial } from './tuning.js';
@@ -58,16 +60,42 @@ export const modelGate = component({
   description:
     "Model-validation gate (MLflow's MetricThreshold): the candidate's metrics against thresholds and a baseline's metrics.",
   inputs: { candidate: Metrics, baseline: Metrics.optional() },
-  params: { thresholds: z.record(z.string(), Threshold) },
+  params: {
+    thresholds: z.record(z.string(), Threshold),
+    /**
+     * A baseline input with no metrics (ml.evaluate-champion before the first champion): 'error'
+     * (default), or 'threshold-only' to judge by the absolute thresholds alone, saying so in
+     * the report.
+     */
+    emptyBaseline: z.enum(['error', 'threshold-only']).default('error'),
+  },
   outputs: { report: Metrics, passed: z.boolean() },
   async run({ inputs, params, outputs, log }) {
     const candidate = await numbersOf(inputs.candidate);
-    const baseline = inputs.baseline ? await numbersOf(inputs.baseline) : undefined;
-    const result = validateCandidate(
-      candidate,
-      params.thresholds as Record<string, MetricThreshold>,
-      baseline,
-    );
+    let baseline = inputs.baseline ? await numbersOf(inputs.baseline) : undefined;
+    let thresholds = params.thresholds as Record<string, MetricThreshold>;
+    const noBaseline = baseline !== undefined && Object.keys(baseline).length === 0;
+    if (noBaseline && params.emptyBaseline === 'threshold-only') {
+      baseline = undefined;
+      thresholds = Object.fromEntries(
+        Object.entries(thresholds)
+          .filter(([, rule]) => rule.threshold !== undefined)
+          .map(([metric, rule]) => [
+            metric,
+            { threshold: rule.threshold, greaterIsBetter: rule.greaterIsBetter },
+          ]),
+      );
+      if (Object.keys(thresholds).length === 0) {
+        throw new RangeError(
+          'the baseline has no metrics (no champion yet) and no metric has an absolute threshold to judge the first model by: add a threshold',
+        );
+      }
+      log.warn('the baseline has no metrics (no champion yet): judging by the absolute thresholds only');
+    }
+    const result = validateCandidate(candidate, thresholds, baseline);
+    if (noBaseline && params.emptyBaseline === 'threshold-only') {
+      Object.assign(result, { note: 'no baseline metrics: change rules were not applied' });
+    }
     await outputs.report.writeJson(result);
     for (const check of result.checks)
       (check.passed ? log : log.warn)(`${check.passed ? 'pass' : 'FAIL'}: ${check.reason}`);
@@ -109,7 +137,7 @@ export const trainer = component({
     estimator: z.record(z.string(), z.unknown()).default({}),
   },
   outputs: { model: Model, metrics: Metrics },
-  async run({ inputs, params, outputs, log }) {
+  async run({ inputs, params, outputs, log, task }) {
     if (inputs.fittedTransform && params.transform) {
       throw new RangeError('give either a fittedTransform input or a transform param, not both');
     }
@@ -137,7 +165,7 @@ export const trainer = component({
     });
     const training: Record<string, unknown> = { rows: rows.length, seconds };
     if (model.algorithm === 'gbdt') {
-      const gbdt = model.estimator as Extract<LatheModel['estimator'], { kind: 'gbdt' }>;
+      const gbdt = model.estimator as GbdtModel;
       Object.assign(training, {
         iterations: gbdt.iterations,
         stopped_early: gbdt.stoppedEarly ? 1 : 0,
@@ -147,6 +175,19 @@ export const trainer = component({
       });
     }
     training.feature_importances = importances;
+    // Tracking: the options and the loss curves, named by task so that the trials of a search
+    // (one task each) keep theirs apart.
+    log.param(`${task.name}.algorithm`, model.algorithm);
+    for (const [key, value] of Object.entries(params.estimator)) log.param(`${task.name}.${key}`, value);
+    if (model.algorithm === 'gbdt') {
+      const gbdt = model.estimator as GbdtModel;
+      for (const [step, loss] of gbdt.trainingLoss.entries()) {
+        log.metric(`${task.name}.training_loss`, loss, { step });
+      }
+      for (const [step, loss] of (gbdt.validationLoss ?? []).entries()) {
+        log.metric(`${task.name}.validation_loss`, loss, { step });
+      }
+    }
     await outputs.metrics.writeJson(training);
     log(
       `${model.algorithm} (${model.task}) on ${rows.length} rows × ${model.inputs.length} inputs in ${seconds.toFixed(2)} s; top features: ${importances
@@ -248,5 +289,96 @@ export const importModel = component({
     await outputs.model.writeText(text);
     outputs.model.setMetadata({ ...modelMetadata(model), source: path });
     log(`imported ${model.algorithm} (${model.task}) from ${path}`);
+  },
+});
+
+export const registerModel = component({
+  name: 'ml.register',
+  description:
+    'Registers a Model artifact as a new version of a registered model (linked to this run and task), optionally moving an alias such as champion to it. Run it under the gate: when(gate.outputs.passed.eq(true), ...).',
+  inputs: { model: Model },
+  params: {
+    name: z.string().min(1),
+    /** Move this alias (e.g. 'champion', 'challenger') to the new version. */
+    alias: z.string().min(1).optional(),
+    description: z.string().optional(),
+    tags: z.record(z.string(), z.string()).default({}),
+    reason: z.string().optional(),
+  },
+  outputs: { version: z.number().int().positive() },
+  // A side effect on the registry: it must run every time (the same artifact is not registered twice).
+  cache: false,
+  async run({ inputs, params, log, registry, run, task }) {
+    checkModel(await inputs.model.readJson());
+    const existing = (await registry.getRegisteredModel(params.name))
+      ? (await registry.listModelVersions(params.name)).find((v) => v.artifactId === inputs.model.id)
+      : undefined;
+    const version =
+      existing ??
+      (await registry.registerModelVersion({
+        name: params.name,
+        artifactId: inputs.model.id,
+        runId: run.id,
+        taskId: `${run.id}/${task.name}`,
+        description: params.description ?? null,
+        tags: params.tags,
+      }));
+    log(
+      existing
+        ? `model '${params.name}' already has this artifact as version ${version.version}`
+        : `registered '${params.name}' version ${version.version}`,
+    );
+    if (params.alias) {
+      const current = await registry.resolveModelVersion(params.name, params.alias);
+      if (current?.version === version.version) {
+        log(`alias '${params.alias}' already points to version ${version.version}`);
+      } else {
+        await registry.setAlias({
+          name: params.name,
+          alias: params.alias,
+          version: version.version,
+          reason: params.reason ?? `registered by run ${run.id}, task ${task.name}`,
+        });
+        log(
+          `moved '${params.alias}' of '${params.name}' from ${current ? `version ${current.version}` : 'nowhere'} to version ${version.version}`,
+        );
+      }
+    }
+    return { version: version.version };
+  },
+});
+
+export const evaluateChampion = component({
+  name: 'ml.evaluate-champion',
+  description:
+    "Evaluates the registry's current model under an alias (champion by default) on a labelled Dataset: the baseline for ml.gate, on the same data as the candidate. `found` is false (and the metrics empty) before the first champion.",
+  inputs: { data: Dataset },
+  params: {
+    name: z.string().min(1),
+    alias: z.string().min(1).default('champion'),
+    sliceBy: z.string().min(1).optional(),
+  },
+  outputs: { metrics: Metrics, found: z.boolean(), version: z.number().int().min(0) },
+  // The alias can move between runs: look it up every time.
+  cache: false,
+  async run({ inputs, params, outputs, log, registry }) {
+    const version = (await registry.getRegisteredModel(params.name))
+      ? await registry.resolveModelVersion(params.name, params.alias)
+      : undefined;
+    if (!version) {
+      await outputs.metrics.writeJson({});
+      log(`model '${params.name}' has no '${params.alias}' yet: no baseline`);
+      return { found: false, version: 0 };
+    }
+    const path = fileURLToPath(version.artifactUri);
+    const predictor = loadModel(JSON.parse(await readFile(path, 'utf8')));
+    const { rows } = await readDatasetRows(inputs.data);
+    const evaluation = evaluateModel(predictor, rows, { sliceBy: params.sliceBy });
+    await outputs.metrics.writeJson({ ...evaluation, model: params.name, version: version.version });
+    outputs.metrics.setMetadata({ model: params.name, alias: params.alias, version: version.version });
+    log(
+      `'${params.alias}' is version ${version.version} of '${params.name}'; evaluated on ${rows.length} rows`,
+    );
+    return { found: true, version: version.version };
   },
 });

@@ -75,7 +75,14 @@ export function openWorkspace(options: WorkspaceOptions = {}): Workspace {
   // a killed runner left behind are removed here, the next time the workspace is opened.
   const workRoot = resolve(home, 'work');
   removeStaleWorkDirs(workRoot);
-  const executor = new LocalExecutor({ artifacts, artifactRoot, killGraceMs, workRoot });
+  const executor = new LocalExecutor({
+    artifacts,
+    artifactRoot,
+    killGraceMs,
+    workRoot,
+    registry: store.registry,
+    metadataPath: dbPath,
+  });
   return {
     home,
     store,

@@ -15,6 +15,8 @@
  */
 import { LatheError } from '../errors.js';
 import type { ArtifactTypeName } from '../spec/schema.js';
+import type { ModelRegistry } from './registry.js';
+import type { LatestMetrics, MetricPoint, ParamRecord } from './tracking.js';
 
 export const RUN_STATUSES = ['pending', 'running', 'succeeded', 'failed', 'canceled'] as const;
 export type RunStatus = (typeof RUN_STATUSES)[number];
@@ -154,7 +156,15 @@ export type StoreOp =
   | { op: 'putEvent'; event: EventRecord }
   | { op: 'putLogs'; logs: LogRecord[] }
   | { op: 'putCacheEntry'; entry: CacheEntry }
-  | { op: 'deleteCacheEntry'; key: string };
+  | { op: 'deleteCacheEntry'; key: string }
+  /** Params are immutable: a key logged again with another value fails the commit (ParamConflictError). */
+  | { op: 'putParams'; runId: string; taskId: string | null; params: Record<string, unknown> }
+  /** Metric points are appended. */
+  | { op: 'putMetrics'; points: MetricPoint[] }
+  /** Sets tags; a null value removes the tag. */
+  | { op: 'setTags'; runId: string; tags: Record<string, string | null> };
+
+export type { LatestMetrics, MetricPoint, ParamRecord } from './tracking.js';
 
 /** A claimRun lost: another runner took the run first. */
 export class RunClaimedError extends LatheError {
@@ -180,6 +190,9 @@ export interface MetadataStore {
   /** Applies the ops in one transaction, in order. */
   commit(ops: StoreOp[]): Promise<void>;
 
+  /** The model registry, in the same database. */
+  readonly registry: ModelRegistry;
+
   getPipeline(digest: string): Promise<PipelineRecord | undefined>;
   getRun(id: string): Promise<RunRecord | undefined>;
   /** Runs whose id starts with the prefix, newest first (for short ids on the CLI). */
@@ -197,5 +210,13 @@ export interface MetadataStore {
   getCacheEntry(key: string): Promise<CacheEntry | undefined>;
   /** One step of lineage around an artifact: who produced it, who consumed it. */
   lineage(artifactId: string): Promise<LineageNode | undefined>;
+
+  /** Params logged in a run (not its pipeline params, which are on the run record), by key. */
+  listParams(runId: string): Promise<ParamRecord[]>;
+  /** A run's metric points, by key, then step and time; or one metric's history. */
+  listMetrics(runId: string, key?: string): Promise<MetricPoint[]>;
+  /** The last value of each metric of each run (highest step, then latest). */
+  latestMetrics(runIds: readonly string[]): Promise<Map<string, LatestMetrics>>;
+  listTags(runId: string): Promise<Record<string, string>>;
   close(): Promise<void>;
 }

@@ -138,6 +138,82 @@ export const MIGRATIONS: readonly Migration[] = [
     // one the dead runner left behind before running the task again.
     sql: 'ALTER TABLE attempts ADD COLUMN pid INTEGER;',
   },
+  {
+    version: 3,
+    name: 'experiment tracking',
+    sql: `
+      -- A param keeps its first value (the store refuses another); task_id says who logged it.
+      CREATE TABLE run_params (
+        run_id TEXT NOT NULL REFERENCES runs (id),
+        key TEXT NOT NULL,
+        value TEXT NOT NULL,
+        task_id TEXT,
+        PRIMARY KEY (run_id, key)
+      );
+      -- Append-only points. Reading a metric's history and the latest point per key both use
+      -- (run_id, key, step, ts).
+      CREATE TABLE run_metrics (
+        run_id TEXT NOT NULL REFERENCES runs (id),
+        key TEXT NOT NULL,
+        value REAL NOT NULL,
+        step INTEGER NOT NULL,
+        ts INTEGER NOT NULL,
+        task_id TEXT
+      );
+      CREATE INDEX run_metrics_key ON run_metrics (run_id, key, step, ts);
+      CREATE TABLE run_tags (
+        run_id TEXT NOT NULL REFERENCES runs (id),
+        key TEXT NOT NULL,
+        value TEXT NOT NULL,
+        PRIMARY KEY (run_id, key)
+      );
+    `,
+  },
+  {
+    version: 4,
+    name: 'model registry',
+    sql: `
+      CREATE TABLE registered_models (
+        name TEXT PRIMARY KEY,
+        description TEXT,
+        tags TEXT NOT NULL,
+        created_at INTEGER NOT NULL,
+        updated_at INTEGER NOT NULL
+      );
+      -- Versions are immutable but for description and tags. No foreign key to runs: a version
+      -- may come from outside a pipeline (lathe models register).
+      CREATE TABLE model_versions (
+        name TEXT NOT NULL REFERENCES registered_models (name),
+        version INTEGER NOT NULL,
+        artifact_id TEXT NOT NULL REFERENCES artifacts (id),
+        run_id TEXT,
+        task_id TEXT,
+        description TEXT,
+        tags TEXT NOT NULL,
+        created_at INTEGER NOT NULL,
+        PRIMARY KEY (name, version)
+      );
+      -- One row per alias: an alias is in one place at a time by construction.
+      CREATE TABLE model_aliases (
+        name TEXT NOT NULL,
+        alias TEXT NOT NULL,
+        version INTEGER NOT NULL,
+        PRIMARY KEY (name, alias),
+        FOREIGN KEY (name, version) REFERENCES model_versions (name, version)
+      );
+      CREATE TABLE model_alias_events (
+        seq INTEGER PRIMARY KEY AUTOINCREMENT,
+        name TEXT NOT NULL,
+        alias TEXT NOT NULL,
+        from_version INTEGER,
+        to_version INTEGER,
+        kind TEXT NOT NULL,
+        reason TEXT,
+        at INTEGER NOT NULL
+      );
+      CREATE INDEX model_alias_events_alias ON model_alias_events (name, alias, seq);
+    `,
+  },
 ];
 
 /**

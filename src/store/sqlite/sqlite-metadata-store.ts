@@ -27,7 +27,11 @@ import type {
   TaskStatus,
 } from '../metadata-store.js';
 import { RunClaimedError } from '../metadata-store.js';
+import type { ModelRegistry } from '../registry.js';
+import { type LatestMetrics, type MetricPoint, ParamConflictError, type ParamRecord } from '../tracking.js';
 import { migrate } from './migrations.js';
+import { SqliteModelRegistry } from './sqlite-registry.js';
+import { SqliteTracking } from './sqlite-tracking.js';
 
 type SqlValue = string | number | bigint | Buffer | null;
 
@@ -366,6 +370,12 @@ function describeOp(op: StoreOp): string {
       return `putCacheEntry ${op.entry?.key}`;
     case 'deleteCacheEntry':
       return `deleteCacheEntry ${op.key}`;
+    case 'putParams':
+      return `putParams ${op.runId} (${Object.keys(op.params ?? {}).join(', ')})`;
+    case 'putMetrics':
+      return `putMetrics ${op.points?.[0]?.runId} (${op.points?.length} points)`;
+    case 'setTags':
+      return `setTags ${op.runId}`;
     default:
       return `unknown op ${JSON.stringify((op as { op?: unknown }).op)}`;
   }
@@ -384,6 +394,10 @@ function foreignKeyHint(op: StoreOp): string {
       return ` (run ${op.event.runId}, task ${op.event.taskId} and artifact ${op.event.artifactId} must be stored first)`;
     case 'putLogs':
       return ' (the task must be stored first)';
+    case 'putParams':
+    case 'putMetrics':
+    case 'setTags':
+      return ' (the run must be stored first)';
     default:
       return '';
   }
@@ -412,6 +426,8 @@ export class SqliteMetadataStore implements MetadataStore {
   }
 
   private readonly db: Database.Database;
+  private readonly tracking: SqliteTracking;
+  readonly registry: ModelRegistry;
   private readonly patchStatements = new Map<string, Database.Statement>();
   private readonly eventQueries = new Map<string, Database.Statement<Record<string, string>, EventRow>>();
   private readonly applyOps: Database.Transaction<(ops: StoreOp[]) => void>;
@@ -447,6 +463,8 @@ export class SqliteMetadataStore implements MetadataStore {
 
   private constructor(db: Database.Database) {
     this.db = db;
+    this.tracking = new SqliteTracking(db);
+    this.registry = new SqliteModelRegistry(db);
 
     this.insertPipeline = db.prepare(
       'INSERT INTO pipelines (digest, name, spec, created_at) VALUES (?, ?, ?, ?) ON CONFLICT (digest) DO NOTHING',
@@ -528,8 +546,8 @@ export class SqliteMetadataStore implements MetadataStore {
         try {
           this.apply(op);
         } catch (err) {
-          // A lost claim is an answer, not a storage failure: it keeps its own type.
-          if (err instanceof RunClaimedError) throw err;
+          // A lost claim or a param conflict is an answer, not a storage failure: it keeps its type.
+          if (err instanceof RunClaimedError || err instanceof ParamConflictError) throw err;
           const cause = err as Error & { code?: string };
           const hint = cause.code === 'SQLITE_CONSTRAINT_FOREIGNKEY' ? foreignKeyHint(op) : '';
           throw new Error(
@@ -657,6 +675,11 @@ export class SqliteMetadataStore implements MetadataStore {
       }
       case 'deleteCacheEntry':
         this.deleteCacheEntryStmt.run(op.key);
+        return;
+      case 'putParams':
+      case 'putMetrics':
+      case 'setTags':
+        this.tracking.apply(op);
         return;
       default:
         throw new Error(`unknown store op ${JSON.stringify((op as { op?: unknown }).op)}`);
@@ -787,6 +810,22 @@ export class SqliteMetadataStore implements MetadataStore {
 
   async lineage(artifactId: string): Promise<LineageNode | undefined> {
     return this.readLineage(artifactId);
+  }
+
+  async listParams(runId: string): Promise<ParamRecord[]> {
+    return this.tracking.listParams(runId);
+  }
+
+  async listMetrics(runId: string, key?: string): Promise<MetricPoint[]> {
+    return this.tracking.listMetrics(runId, key);
+  }
+
+  async latestMetrics(runIds: readonly string[]): Promise<Map<string, LatestMetrics>> {
+    return this.tracking.latestMetrics(runIds);
+  }
+
+  async listTags(runId: string): Promise<Record<string, string>> {
+    return this.tracking.listTags(runId);
   }
 
   async close(): Promise<void> {

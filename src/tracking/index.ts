@@ -1,0 +1,205 @@
+/**
+ * `lathe/tracking`: experiment tracking from outside pipelines (a notebook, a script, a training
+ * loop). A tracked run is a run like a pipeline's, in the same workspace: `lathe runs list`,
+ * `runs show` and `runs compare` see it. Metric points are buffered and written in chunks of up
+ * to 10,000 per transaction, never one round trip per call.
+ */
+import { hostname } from 'node:os';
+import { newRunId } from '../engine/run-engine.js';
+import { LatheError } from '../errors.js';
+import { openWorkspace, type Workspace } from '../runtime/workspace.js';
+import type { MetricPoint, RunStatus, StoreOp } from '../store/metadata-store.js';
+import { checkTrackingKey, ParamConflictError } from '../store/tracking.js';
+
+export interface TrackRunOptions {
+  /** The experiment: tracked runs of one experiment list together (as a pipeline's runs do). */
+  experiment: string;
+  /** Workspace directory; default `$LATHE_HOME` or `./.lathe` (created if missing). */
+  home?: string;
+  params?: Record<string, unknown>;
+  tags?: Record<string, string>;
+}
+
+/** Points written per transaction. */
+const CHUNK = 10_000;
+/** Buffered points are written at least this often (ms). */
+const FLUSH_INTERVAL_MS = 1_000;
+
+export class TrackedRun {
+  private points: MetricPoint[] = [];
+  private ops: StoreOp[] = [];
+  private readonly params = new Map<string, string>();
+  private chain: Promise<void> = Promise.resolve();
+  private error: unknown;
+  private ended = false;
+  private readonly timer: NodeJS.Timeout;
+
+  private constructor(
+    readonly id: string,
+    readonly experiment: string,
+    private readonly workspace: Workspace,
+  ) {
+    this.timer = setInterval(() => void this.flush(), FLUSH_INTERVAL_MS);
+    this.timer.unref();
+  }
+
+  /** @internal */
+  static async open(options: TrackRunOptions): Promise<TrackedRun> {
+    const experiment = options.experiment;
+    if (typeof experiment !== 'string' || !/^[A-Za-z0-9][A-Za-z0-9_.\- ]{0,127}$/.test(experiment)) {
+      throw new LatheError(
+        'BAD_EXPERIMENT',
+        `experiment name ${JSON.stringify(experiment)} is not valid: a letter or digit, then letters, digits, spaces, _ . - (at most 128)`,
+      );
+    }
+    const workspace = openWorkspace({ home: options.home });
+    const now = Date.now();
+    const id = newRunId();
+    const digest = `experiment:${experiment}`;
+    try {
+      await workspace.store.commit([
+        {
+          op: 'putPipeline',
+          pipeline: {
+            digest,
+            name: experiment,
+            spec: { kind: 'experiment', name: experiment },
+            createdAt: now,
+          },
+        },
+        {
+          op: 'putRun',
+          run: {
+            id,
+            pipelineDigest: digest,
+            pipelineName: experiment,
+            params: options.params ?? {},
+            status: 'running',
+            source: process.argv[1] ?? null,
+            createdAt: now,
+            startedAt: now,
+            finishedAt: null,
+            error: null,
+            runnerPid: process.pid,
+            runnerHost: hostname(),
+          },
+        },
+      ]);
+    } catch (error) {
+      await workspace.close();
+      throw error;
+    }
+    const run = new TrackedRun(id, experiment, workspace);
+    if (options.params) run.logParams(options.params);
+    for (const [key, value] of Object.entries(options.tags ?? {})) run.setTag(key, value);
+    return run;
+  }
+
+  /** A param (immutable: the same name with another value throws ParamConflictError). */
+  logParam(key: string, value: unknown): void {
+    this.open();
+    checkTrackingKey('param', key);
+    const json = JSON.stringify(value ?? null);
+    const stored = this.params.get(key);
+    if (stored !== undefined) {
+      if (stored !== json) throw new ParamConflictError(this.id, key, JSON.parse(stored), value);
+      return;
+    }
+    this.params.set(key, json);
+    this.ops.push({ op: 'putParams', runId: this.id, taskId: null, params: { [key]: value ?? null } });
+  }
+
+  logParams(params: Record<string, unknown>): void {
+    for (const [key, value] of Object.entries(params)) this.logParam(key, value);
+  }
+
+  /** A metric point: `step` (default 0) orders a series; `timestamp` defaults to now. */
+  logMetric(key: string, value: number, step = 0, timestamp = Date.now()): void {
+    this.open();
+    checkTrackingKey('metric', key);
+    if (typeof value !== 'number' || !Number.isFinite(value)) {
+      throw new LatheError('BAD_METRIC', `metric '${key}': ${String(value)} is not a finite number`);
+    }
+    if (!Number.isInteger(step) || step < 0) {
+      throw new LatheError('BAD_METRIC', `metric '${key}': step ${String(step)} must be an integer >= 0`);
+    }
+    this.points.push({ runId: this.id, taskId: null, key, value, step, timestamp });
+    if (this.points.length >= CHUNK) void this.flush();
+  }
+
+  logMetrics(metrics: Record<string, number>, step = 0): void {
+    const timestamp = Date.now();
+    for (const [key, value] of Object.entries(metrics)) this.logMetric(key, value, step, timestamp);
+  }
+
+  setTag(key: string, value: string): void {
+    this.open();
+    checkTrackingKey('tag', key);
+    if (typeof value !== 'string')
+      throw new LatheError('BAD_TAG', `tag '${key}': the value must be a string`);
+    this.ops.push({ op: 'setTags', runId: this.id, tags: { [key]: value } });
+  }
+
+  /** Writes what is buffered; resolves when it is stored. A write error is thrown here (and by end). */
+  flush(): Promise<void> {
+    const batches: StoreOp[][] = [];
+    if (this.ops.length > 0 || this.points.length > 0) {
+      const points = this.points;
+      const first: StoreOp[] = this.ops;
+      this.ops = [];
+      this.points = [];
+      for (let i = 0; i < points.length || (i === 0 && first.length > 0); i += CHUNK) {
+        const batch: StoreOp[] = i === 0 ? first : [];
+        const chunk = points.slice(i, i + CHUNK);
+        if (chunk.length > 0) batch.push({ op: 'putMetrics', points: chunk });
+        batches.push(batch);
+      }
+    }
+    for (const batch of batches) {
+      this.chain = this.chain.then(() =>
+        this.workspace.store.commit(batch).catch((error) => {
+          this.error ??= error;
+        }),
+      );
+    }
+    return this.chain.then(() => {
+      if (this.error) throw this.error;
+    });
+  }
+
+  /** Writes the rest, records the run as finished and closes the workspace. */
+  async end(
+    status: Extract<RunStatus, 'succeeded' | 'failed' | 'canceled'> = 'succeeded',
+    error?: string,
+  ): Promise<void> {
+    if (this.ended) return;
+    this.ended = true;
+    clearInterval(this.timer);
+    try {
+      await this.flush();
+      await this.workspace.store.commit([
+        { op: 'updateRun', id: this.id, patch: { status, finishedAt: Date.now(), error: error ?? null } },
+      ]);
+    } finally {
+      await this.workspace.close();
+    }
+  }
+
+  private open(): void {
+    if (this.ended) throw new LatheError('RUN_ENDED', `run ${this.id} has ended: start another to log more`);
+  }
+}
+
+/**
+ * Starts a tracked run in the workspace. Log with `logParam(s)`, `logMetric(s)` and `setTag`, then
+ * `await run.end()` (or `end('failed', message)`).
+ *
+ * ```ts
+ * const run = await trackRun({ experiment: 'churn', params: { lr: 0.1 } });
+ * for (let epoch = 0; epoch < 100; epoch++) run.logMetric('loss', loss(epoch), epoch);
+ * await run.end();
+ * ```
+ */
+export function trackRun(options: TrackRunOptions): Promise<TrackedRun> {
+  return TrackedRun.open(options);
+}
