@@ -306,12 +306,13 @@ export const registerModel = component({
     reason: z.string().optional(),
   },
   outputs: { version: z.number().int().positive() },
-  // A side effect on the registry: it must run every time (the same artifact is not registered twice).
+  // A side effect on the registry: it must run every time. The same bytes (same content hash) are
+  // not registered twice: a re-run of an unchanged pipeline finds its version.
   cache: false,
   async run({ inputs, params, log, registry, run, task }) {
     checkModel(await inputs.model.readJson());
     const existing = (await registry.getRegisteredModel(params.name))
-      ? (await registry.listModelVersions(params.name)).find((v) => v.artifactId === inputs.model.id)
+      ? (await registry.listModelVersions(params.name)).find((v) => v.artifactHash === inputs.model.hash)
       : undefined;
     const version =
       existing ??
@@ -325,7 +326,7 @@ export const registerModel = component({
       }));
     log(
       existing
-        ? `model '${params.name}' already has this artifact as version ${version.version}`
+        ? `model '${params.name}' already has this model (same content) as version ${version.version}`
         : `registered '${params.name}' version ${version.version}`,
     );
     if (params.alias) {
