@@ -11,6 +11,7 @@ import {
 import { lineageCommand, logsCommand, runsListCommand, runsShowCommand } from './inspect-commands.js';
 import { MODEL_COMMANDS } from './model-commands.js';
 import { compileCommand, resumeCommand, runCommand } from './run-commands.js';
+import { serveCommand } from './serve-command.js';
 import { runsCompareCommand } from './tracking-commands.js';
 
 const COMMANDS: CommandSpec[] = [
@@ -27,6 +28,7 @@ const COMMANDS: CommandSpec[] = [
   dataValidateCommand,
   dataDriftCommand,
   ...MODEL_COMMANDS,
+  serveCommand,
 ];
 
 function mainHelp(): string {
