@@ -320,6 +320,10 @@ class RunExecution {
   ): Promise<RunSummary> {
     this.prior = prior;
     this.priorAttempts = priorAttempts;
+    // The run's own (pipeline) params are params of the run too: a task cannot log another value.
+    for (const [key, value] of Object.entries(this.params)) {
+      this.loggedParams.set(key, JSON.stringify(value ?? null));
+    }
     if (this.resumed) {
       for (const param of await this.store.listParams(this.runId)) {
         this.loggedParams.set(param.key, JSON.stringify(param.value));

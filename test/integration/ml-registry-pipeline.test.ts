@@ -94,7 +94,9 @@ describe('ml.evaluate-champion, ml.gate and ml.register in one workspace', () =>
       const change = report.checks.find((c) => c.rule === 'minAbsoluteChange' && c.metric === 'accuracy');
       expect(change?.baseline).toBe(change?.candidate);
       expect(run.tasks['ml.register']!.outputs).toEqual({ version: 1 });
-      expect(run.tasks['ml.register']!.logs.join('\n')).toMatch(/already has this model \(same content\) as version 1/);
+      expect(run.tasks['ml.register']!.logs.join('\n')).toMatch(
+        /already has this model \(same content\) as version 1/,
+      );
     } finally {
       await run.close();
     }

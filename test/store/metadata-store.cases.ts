@@ -18,6 +18,7 @@ import type {
   RunRecord,
   TaskRecord,
 } from '../../src/store/metadata-store.js';
+import { ParamConflictError } from '../../src/store/tracking.js';
 
 const DIGEST = 'sha256:pipeline0001';
 
@@ -652,6 +653,225 @@ export function metadataStoreCases(name: string, open: () => Promise<MetadataSto
         ]);
         const outputs = (await store.listEvents({ taskId: train.id })).filter((e) => e.kind === 'output');
         expect(outputs.map((e) => e.artifactId)).toEqual(['a_model2']);
+      });
+    });
+
+    describe('tracking', () => {
+      const point = (runId: string, key: string, value: number, step: number, timestamp: number) => ({
+        runId,
+        taskId: null,
+        key,
+        value,
+        step,
+        timestamp,
+      });
+
+      it('stores params and lists them by key; the same value again is a no-op', async () => {
+        await seedRun('r_01');
+        await seedRun('r_02');
+        const t = task('r_01', 'train');
+        await store.commit([
+          { op: 'putTask', task: t },
+          {
+            op: 'putParams',
+            runId: 'r_01',
+            taskId: t.id,
+            params: { lr: 0.1, layers: [64, 32], opt: 'adam', nothing: null, 'train.depth': 6 },
+          },
+          { op: 'putParams', runId: 'r_02', taskId: null, params: { lr: 0.2 } },
+        ]);
+        const expected = [
+          { runId: 'r_01', key: 'layers', value: [64, 32], taskId: t.id },
+          { runId: 'r_01', key: 'lr', value: 0.1, taskId: t.id },
+          { runId: 'r_01', key: 'nothing', value: null, taskId: t.id },
+          { runId: 'r_01', key: 'opt', value: 'adam', taskId: t.id },
+          { runId: 'r_01', key: 'train.depth', value: 6, taskId: t.id },
+        ];
+        expect(await store.listParams('r_01')).toEqual(expected);
+        expect(await store.listParams('r_02')).toEqual([
+          { runId: 'r_02', key: 'lr', value: 0.2, taskId: null },
+        ]);
+
+        // Logged again with the same values (even by another task): nothing changes, no error.
+        await store.commit([
+          { op: 'putParams', runId: 'r_01', taskId: null, params: { lr: 0.1, layers: [64, 32] } },
+        ]);
+        expect(await store.listParams('r_01')).toEqual(expected);
+        expect(await store.listParams('r_nope')).toEqual([]);
+      });
+
+      it('refuses another value for a param, and applies nothing else of that commit', async () => {
+        await seedRun('r_01');
+        await store.commit([{ op: 'putParams', runId: 'r_01', taskId: null, params: { lr: 0.1 } }]);
+        const err = await store
+          .commit([
+            { op: 'setTags', runId: 'r_01', tags: { stage: 'x' } },
+            { op: 'putMetrics', points: [point('r_01', 'loss', 1, 0, 1)] },
+            { op: 'putParams', runId: 'r_01', taskId: null, params: { depth: 3, lr: 0.2 } },
+            { op: 'putTask', task: task('r_01', 'after') },
+          ])
+          .catch((e: unknown) => e);
+        expect(err).toBeInstanceOf(ParamConflictError);
+        expect(err).toMatchObject({ code: 'PARAM_CONFLICT' });
+        expect((err as Error).message).toContain("'lr'");
+        expect((err as Error).message).toContain('0.1');
+        expect((err as Error).message).toContain('0.2');
+        // The commit is atomic: not the tag, the metric, the other param nor the task.
+        expect(await store.listParams('r_01')).toEqual([
+          { runId: 'r_01', key: 'lr', value: 0.1, taskId: null },
+        ]);
+        expect(await store.listTags('r_01')).toEqual({});
+        expect(await store.listMetrics('r_01')).toEqual([]);
+        expect(await store.getTask('r_01/after')).toBeUndefined();
+        // A value of another type is another value too.
+        await expect(
+          store.commit([{ op: 'putParams', runId: 'r_01', taskId: null, params: { lr: '0.1' } }]),
+        ).rejects.toBeInstanceOf(ParamConflictError);
+      });
+
+      it('appends metric points and lists them by key, step and time, or one key', async () => {
+        await seedRun('r_01');
+        await store.commit([
+          {
+            op: 'putMetrics',
+            points: [
+              point('r_01', 'loss', 0.5, 1, 20),
+              point('r_01', 'acc', 0.7, 0, 10),
+              point('r_01', 'loss', 0.9, 0, 30),
+            ],
+          },
+        ]);
+        // Appended, never replaced: the same key, step and time again is another point.
+        await store.commit([
+          {
+            op: 'putMetrics',
+            points: [point('r_01', 'loss', 0.4, 1, 15), point('r_01', 'loss', 0.45, 1, 20)],
+          },
+        ]);
+        const all = await store.listMetrics('r_01');
+        expect(all.map((p) => [p.key, p.step, p.timestamp, p.value])).toEqual([
+          ['acc', 0, 10, 0.7],
+          ['loss', 0, 30, 0.9],
+          ['loss', 1, 15, 0.4],
+          // Same step and time: in the order written.
+          ['loss', 1, 20, 0.5],
+          ['loss', 1, 20, 0.45],
+        ]);
+        expect(all[0]).toEqual({
+          runId: 'r_01',
+          taskId: null,
+          key: 'acc',
+          value: 0.7,
+          step: 0,
+          timestamp: 10,
+        });
+        const loss = await store.listMetrics('r_01', 'loss');
+        expect(loss.map((p) => p.value)).toEqual([0.9, 0.4, 0.5, 0.45]);
+        expect(await store.listMetrics('r_01', 'nope')).toEqual([]);
+        expect(await store.listMetrics('r_nope')).toEqual([]);
+      });
+
+      it('keeps the task that logged a point and large steps and values exactly', async () => {
+        await seedRun('r_01');
+        const t = task('r_01', 'train');
+        await store.commit([
+          { op: 'putTask', task: t },
+          {
+            op: 'putMetrics',
+            points: [
+              {
+                runId: 'r_01',
+                taskId: t.id,
+                key: 'x',
+                value: -1.5e-300,
+                step: 2 ** 40,
+                timestamp: 1_700_000_000_123,
+              },
+            ],
+          },
+        ]);
+        expect(await store.listMetrics('r_01', 'x')).toEqual([
+          {
+            runId: 'r_01',
+            taskId: t.id,
+            key: 'x',
+            value: -1.5e-300,
+            step: 2 ** 40,
+            timestamp: 1_700_000_000_123,
+          },
+        ]);
+      });
+
+      it('gives the latest value of each metric: highest step, then latest time, across runs', async () => {
+        await seedRun('r_01');
+        await seedRun('r_02');
+        await seedRun('r_03');
+        await store.commit([
+          {
+            op: 'putMetrics',
+            points: [
+              // r_01 loss: step 5 wins over later timestamps at lower steps.
+              point('r_01', 'loss', 0.2, 5, 100),
+              point('r_01', 'loss', 0.9, 1, 900),
+              point('r_01', 'loss', 0.1, 4, 1000),
+              // r_01 acc: same step, the latest timestamp wins (whatever the write order).
+              point('r_01', 'acc', 0.8, 0, 300),
+              point('r_01', 'acc', 0.6, 0, 100),
+              point('r_02', 'loss', 0.3, 0, 1),
+              point('r_02', 'loss', 0.25, 0, 2),
+              point('r_02', 'auc', 0.5, 3, 5),
+            ],
+          },
+        ]);
+        const latest = await store.latestMetrics(['r_01', 'r_02', 'r_03']);
+        expect(latest).toBeInstanceOf(Map);
+        expect(latest.get('r_01')).toEqual({ loss: 0.2, acc: 0.8 });
+        expect(latest.get('r_02')).toEqual({ loss: 0.25, auc: 0.5 });
+        // A run without metrics (and one that does not exist) maps to {}.
+        expect(latest.get('r_03')).toEqual({});
+        expect((await store.latestMetrics(['r_ghost'])).get('r_ghost')).toEqual({});
+        expect((await store.latestMetrics([])).size).toBe(0);
+        // Only the runs asked for.
+        expect([...(await store.latestMetrics(['r_02'])).keys()]).toEqual(['r_02']);
+      });
+
+      it('sets, overwrites and deletes tags', async () => {
+        await seedRun('r_01');
+        await seedRun('r_02');
+        await store.commit([
+          { op: 'setTags', runId: 'r_01', tags: { owner: 'ana', stage: 'dev', note: 'ünïcode ✓' } },
+          { op: 'setTags', runId: 'r_02', tags: { owner: 'bo' } },
+        ]);
+        expect(await store.listTags('r_01')).toEqual({ note: 'ünïcode ✓', owner: 'ana', stage: 'dev' });
+        await store.commit([
+          { op: 'setTags', runId: 'r_01', tags: { stage: 'prod', note: null } },
+          // Deleting a tag that is not there is not an error.
+          { op: 'setTags', runId: 'r_01', tags: { ghost: null } },
+        ]);
+        expect(await store.listTags('r_01')).toEqual({ owner: 'ana', stage: 'prod' });
+        expect(Object.keys(await store.listTags('r_01'))).toEqual(['owner', 'stage']);
+        expect(await store.listTags('r_02')).toEqual({ owner: 'bo' });
+        expect(await store.listTags('r_nope')).toEqual({});
+      });
+
+      it('refuses tracking records of an unknown run, saying the run must be stored first', async () => {
+        await seedRun('r_01');
+        const ops = [
+          { op: 'putParams' as const, runId: 'r_ghost', taskId: null, params: { lr: 1 } },
+          { op: 'putMetrics' as const, points: [point('r_ghost', 'loss', 1, 0, 1)] },
+          { op: 'setTags' as const, runId: 'r_ghost', tags: { a: 'b' } },
+        ];
+        for (const op of ops) {
+          const err = await store
+            .commit([{ op: 'setTags', runId: 'r_01', tags: { kept: 'no' } }, op])
+            .catch((e: unknown) => e as Error);
+          expect(err, op.op).toBeInstanceOf(Error);
+          expect((err as Error).message).toContain('r_ghost');
+          expect((err as Error).message).toMatch(/run must be stored first/);
+        }
+        expect(await store.listTags('r_01')).toEqual({});
+        expect(await store.listParams('r_ghost')).toEqual([]);
+        expect(await store.listMetrics('r_ghost')).toEqual([]);
       });
     });
 
