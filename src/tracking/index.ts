@@ -39,7 +39,7 @@ export class TrackedRun {
     readonly experiment: string,
     private readonly workspace: Workspace,
   ) {
-    this.timer = setInterval(() => void this.flush(), FLUSH_INTERVAL_MS);
+    this.timer = setInterval(() => this.backgroundFlush(), FLUSH_INTERVAL_MS);
     this.timer.unref();
   }
 
@@ -124,7 +124,7 @@ export class TrackedRun {
       throw new LatheError('BAD_METRIC', `metric '${key}': step ${String(step)} must be an integer >= 0`);
     }
     this.points.push({ runId: this.id, taskId: null, key, value, step, timestamp });
-    if (this.points.length >= CHUNK) void this.flush();
+    if (this.points.length >= CHUNK) this.backgroundFlush();
   }
 
   logMetrics(metrics: Record<string, number>, step = 0): void {
@@ -183,6 +183,11 @@ export class TrackedRun {
     } finally {
       await this.workspace.close();
     }
+  }
+
+  /** A flush nobody awaits: its error is kept for the next flush() or end(), not left unhandled. */
+  private backgroundFlush(): void {
+    this.flush().catch(() => {});
   }
 
   private open(): void {
