@@ -17,6 +17,15 @@ import type { Label } from '../ml/metrics.js';
 import { type LatheModel, loadModel, type Predictor } from '../ml/model.js';
 import type { ModelRegistry, ModelVersion } from '../store/registry.js';
 import { InferenceError, modelMetadata, requestRows, responseTensors } from './oip.js';
+import type { PredictionLog } from './prediction-log.js';
+import {
+  type CanaryDecision,
+  type CanaryPolicy,
+  decideCanary,
+  ShadowStats,
+  TrafficSplit,
+  VersionStats,
+} from './rollout.js';
 
 export interface ServedModelRef {
   name: string;
@@ -35,6 +44,12 @@ export interface ModelServerOptions {
   maxBodyBytes?: number;
   /** How often aliases are checked for moves, ms. Default 1000. */
   pollMs?: number;
+  /** Canary: send a share of traffic to an alias's version, then promote it or roll it back. */
+  canary?: CanaryPolicy;
+  /** Shadow: also run this alias's version on every request and compare; serve only the champion. */
+  shadow?: string;
+  /** Sampled inputs and outputs written as Dataset artifacts. */
+  predictionLog?: PredictionLog;
   log?: (line: string) => void;
 }
 
@@ -51,6 +66,27 @@ export interface ModelServer {
   reload(): Promise<void>;
   close(): Promise<void>;
 }
+
+interface Canary {
+  policy: CanaryPolicy;
+  loaded: LoadedModel;
+  split: TrafficSplit;
+  champion: VersionStats;
+  challenger: VersionStats;
+  started: number;
+}
+
+interface ServedEntry {
+  ref: string;
+  current: LoadedModel;
+  canary?: Canary;
+  shadow?: { loaded: LoadedModel; stats: ShadowStats };
+  /** Decisions taken by rollouts on this name, newest last. */
+  decisions: (CanaryDecision & { at: number; champion: number; challenger: number })[];
+}
+
+/** Predictions a request got, kept by request id so that labels fed back can be scored. */
+const FEEDBACK_MEMORY = 100_000;
 
 const LOOPBACK = new Set(['127.0.0.1', '::1', 'localhost']);
 const VERSION_CACHE = 8;
@@ -121,15 +157,43 @@ export async function startModelServer(options: ModelServerOptions): Promise<Mod
   const token = options.token ? Buffer.from(`Bearer ${options.token}`) : undefined;
 
   // What each served name answers with by default; other versions load on demand.
-  const served = new Map<string, { ref: string; current: LoadedModel }>();
+  const served = new Map<string, ServedEntry>();
   for (const { name, ref } of options.models) {
     if (served.has(name)) throw new Error(`model '${name}' is listed twice`);
     const version = await registry.resolveModelVersion(name, /^\d+$/.test(ref) ? Number(ref) : ref);
     if (!version)
       throw new Error(`model '${name}' has no ${/^\d+$/.test(ref) ? `version ${ref}` : `alias '${ref}'`}`);
-    served.set(name, { ref, current: await loadVersion(version) });
+    const entry: ServedEntry = { ref, current: await loadVersion(version), decisions: [] };
+    served.set(name, entry);
     log(`serving '${name}' version ${version.version} (${ref})`);
+    if (options.canary) {
+      const challenger = await registry.resolveModelVersion(name, options.canary.alias);
+      if (!challenger) throw new Error(`model '${name}' has no alias '${options.canary.alias}' to canary`);
+      if (challenger.version === version.version) {
+        throw new Error(
+          `'${options.canary.alias}' of '${name}' is version ${version.version}, the one already served`,
+        );
+      }
+      entry.canary = {
+        policy: options.canary,
+        loaded: await loadVersion(challenger),
+        split: new TrafficSplit(options.canary.percent),
+        champion: new VersionStats(version.version),
+        challenger: new VersionStats(challenger.version),
+        started: Date.now(),
+      };
+      log(
+        `canary: ${options.canary.percent}% of '${name}' to version ${challenger.version} (${options.canary.alias})`,
+      );
+    }
+    if (options.shadow) {
+      const shadow = await registry.resolveModelVersion(name, options.shadow);
+      if (!shadow) throw new Error(`model '${name}' has no alias '${options.shadow}' to shadow`);
+      entry.shadow = { loaded: await loadVersion(shadow), stats: new ShadowStats(shadow.version) };
+      log(`shadow: every request of '${name}' also runs version ${shadow.version} (${options.shadow})`);
+    }
   }
+  const feedback = new Map<string, { name: string; version: number; labels: Label[] }>();
   const byVersion = new Map<string, LoadedModel>();
 
   const metrics = new Registry();
@@ -182,7 +246,31 @@ export async function startModelServer(options: ModelServerOptions): Promise<Mod
     return loaded;
   }
 
-  async function infer(loaded: LoadedModel, body: Buffer): Promise<unknown> {
+  interface Inference {
+    response: unknown;
+    rows: Record<string, unknown>[];
+    predictions: Label[];
+    probabilities: number[][] | null;
+    id: string | undefined;
+  }
+
+  function predict(
+    loaded: LoadedModel,
+    rows: Record<string, unknown>[],
+  ): { predictions: Label[]; probabilities: number[][] | null } {
+    if (loaded.model.task === 'regression')
+      return { predictions: loaded.predictor.predict(rows), probabilities: null };
+    const probabilities = loaded.predictor.predictProba(rows);
+    const classes = loaded.model.classes!;
+    const predictions = probabilities.map((p) => {
+      let best = 0;
+      for (let k = 1; k < p.length; k++) if (p[k]! > p[best]!) best = k;
+      return classes[best]!;
+    });
+    return { predictions, probabilities };
+  }
+
+  async function infer(loaded: LoadedModel, body: Buffer): Promise<Inference> {
     let parsed: unknown;
     try {
       parsed = JSON.parse(body.toString('utf8'));
@@ -190,28 +278,184 @@ export async function startModelServer(options: ModelServerOptions): Promise<Mod
       throw new InferenceError(400, `the request body is not JSON: ${(error as Error).message}`);
     }
     const { id, rows, outputs } = requestRows(parsed, loaded.model);
-    let predictions: Label[];
-    let probabilities: number[][] | null = null;
+    let result: ReturnType<typeof predict>;
     try {
-      if (loaded.model.task === 'regression') predictions = loaded.predictor.predict(rows);
-      else {
-        probabilities = loaded.predictor.predictProba(rows);
-        const classes = loaded.model.classes!;
-        predictions = probabilities.map((p) => {
-          let best = 0;
-          for (let k = 1; k < p.length; k++) if (p[k]! > p[best]!) best = k;
-          return classes[best]!;
-        });
-      }
+      result = predict(loaded, rows);
     } catch (error) {
-      // The transform's own checks (e.g. an unseen category under 'error'): the caller's input.
-      throw new InferenceError(400, (error as Error).message);
+      // The transform's own checks (e.g. an unseen category under 'error'): the caller's input,
+      // though a version that refuses what another accepts counts against it in a rollout.
+      throw Object.assign(new InferenceError(400, (error as Error).message), { modelFault: true });
     }
-    return {
+    const response = {
       model_name: loaded.name,
       model_version: String(loaded.version),
       ...(id !== undefined ? { id } : {}),
-      outputs: responseTensors(loaded.model, predictions, probabilities, outputs),
+      outputs: responseTensors(loaded.model, result.predictions, result.probabilities, outputs),
+    };
+    return { response, rows, ...result, id };
+  }
+
+  /** After a request: rollout statistics, the shadow's comparison, the prediction log. */
+  function afterInfer(
+    name: string,
+    loaded: LoadedModel,
+    latencyMs: number,
+    failed: boolean,
+    done?: Inference,
+  ): void {
+    const entry = served.get(name);
+    if (!entry) return;
+    const canary = entry.canary;
+    if (canary) {
+      if (loaded === canary.loaded) canary.challenger.record(latencyMs, failed);
+      else if (loaded === entry.current) canary.champion.record(latencyMs, failed);
+      void checkCanary(name, entry);
+    }
+    if (!done) return;
+    if (done.id !== undefined) {
+      if (feedback.size >= FEEDBACK_MEMORY) feedback.delete(feedback.keys().next().value!);
+      feedback.set(done.id, { name, version: loaded.version, labels: done.predictions });
+    }
+    options.predictionLog?.record(name, loaded.version, done.rows, done.predictions, done.id);
+    const shadow = entry.shadow;
+    if (shadow && loaded === entry.current) {
+      setImmediate(() => {
+        try {
+          const other = predict(shadow.loaded, done.rows);
+          const pick = (p: number[][] | null, labels: Label[], classes: Label[] | null) =>
+            p && classes ? p.map((row, i) => row[classes.indexOf(labels[i]!)] ?? Number.NaN) : undefined;
+          // Scores: the probability each model gives the class the served model chose.
+          const classes = loaded.model.classes;
+          shadow.stats.compare(
+            done.predictions,
+            other.predictions,
+            pick(done.probabilities, done.predictions, classes),
+            pick(other.probabilities, done.predictions, shadow.loaded.model.classes),
+          );
+        } catch {
+          shadow.stats.failures++;
+        }
+      });
+    }
+  }
+
+  let deciding = false;
+  async function checkCanary(name: string, entry: ServedEntry): Promise<void> {
+    const canary = entry.canary;
+    if (!canary || deciding) return;
+    const decision = decideCanary(
+      canary.policy,
+      canary.champion,
+      canary.challenger,
+      Date.now() - canary.started,
+    );
+    if (decision.decision === 'wait') return;
+    deciding = true;
+    try {
+      const summary = decision.reasons.join('; ');
+      if (decision.decision === 'promote') {
+        await registry.setAlias({
+          name,
+          alias: 'champion',
+          version: canary.loaded.version,
+          reason: `canary passed: ${summary}`,
+        });
+        await registry.deleteAlias({
+          name,
+          alias: canary.policy.alias,
+          reason: `promoted to champion by the canary`,
+        });
+        // Serve the promoted version at once; the poll would find the move too.
+        entry.current = canary.loaded;
+        servedVersion.set({ model: name }, canary.loaded.version);
+      } else {
+        await registry.deleteAlias({
+          name,
+          alias: canary.policy.alias,
+          reason: `canary rolled back: ${summary}`,
+        });
+      }
+      entry.decisions.push({
+        ...decision,
+        at: Date.now(),
+        champion: canary.champion.version,
+        challenger: canary.challenger.version,
+      });
+      entry.canary = undefined;
+      log(`canary of '${name}' version ${canary.loaded.version}: ${decision.decision} (${summary})`);
+    } catch (error) {
+      log(
+        `canary of '${name}': the decision '${decision.decision}' could not be recorded: ${(error as Error).message}`,
+      );
+    } finally {
+      deciding = false;
+    }
+  }
+
+  /** Labels fed back: `{ "id": request id, "labels": [one per row of that request] }`. */
+  function recordFeedback(name: string, body: Buffer): unknown {
+    let parsed: { id?: unknown; labels?: unknown };
+    try {
+      parsed = JSON.parse(body.toString('utf8'));
+    } catch (error) {
+      throw new InferenceError(400, `the request body is not JSON: ${(error as Error).message}`);
+    }
+    if (
+      typeof parsed !== 'object' ||
+      parsed === null ||
+      typeof parsed.id !== 'string' ||
+      !Array.isArray(parsed.labels)
+    ) {
+      throw new InferenceError(
+        400,
+        'feedback is { "id": the request id, "labels": [the true label of each row] }',
+      );
+    }
+    const made = feedback.get(parsed.id);
+    if (!made || made.name !== name) {
+      throw new InferenceError(404, `no recent prediction of '${name}' with request id '${parsed.id}'`);
+    }
+    if (parsed.labels.length !== made.labels.length) {
+      throw new InferenceError(
+        400,
+        `request '${parsed.id}' had ${made.labels.length} rows; got ${parsed.labels.length} labels`,
+      );
+    }
+    feedback.delete(parsed.id);
+    const entry = served.get(name)!;
+    let correct = 0;
+    parsed.labels.forEach((label, i) => {
+      const ok = label === made.labels[i];
+      if (ok) correct++;
+      const canary = entry.canary;
+      if (canary && made.version === canary.challenger.version) canary.challenger.label(ok);
+      else if (canary && made.version === canary.champion.version) canary.champion.label(ok);
+    });
+    return { id: parsed.id, model_version: String(made.version), rows: made.labels.length, correct };
+  }
+
+  function rolloutStatus(name: string): unknown {
+    const entry = served.get(name)!;
+    return {
+      name,
+      version: entry.current.version,
+      canary: entry.canary
+        ? {
+            alias: entry.canary.policy.alias,
+            percent: entry.canary.policy.percent,
+            policy: entry.canary.policy,
+            champion: entry.canary.champion.summary(),
+            challenger: entry.canary.challenger.summary(),
+            pending: decideCanary(
+              entry.canary.policy,
+              entry.canary.champion,
+              entry.canary.challenger,
+              Date.now() - entry.canary.started,
+            ),
+          }
+        : null,
+      shadow: entry.shadow ? entry.shadow.stats.summary() : null,
+      decisions: entry.decisions,
     };
   }
 
@@ -237,7 +481,8 @@ export async function startModelServer(options: ModelServerOptions): Promise<Mod
       response.end(text);
       return;
     }
-    const match = /^\/v2\/models\/([^/]+)(?:\/versions\/([^/]+))?(\/infer|\/ready)?$/.exec(path);
+    const match =
+      /^\/v2\/models\/([^/]+)(?:\/versions\/([^/]+))?(\/infer|\/ready|\/feedback|\/rollout)?$/.exec(path);
     if (!match) {
       request.resume();
       return send(response, 404, { error: `no route ${method} ${path}` });
@@ -249,14 +494,20 @@ export async function startModelServer(options: ModelServerOptions): Promise<Mod
       if (method !== 'POST') return send(response, 405, { error: 'infer takes POST' });
       const started = process.hrtime.bigint();
       let labels = { model: name, version: version ?? '' };
+      let loaded: LoadedModel | undefined;
       try {
-        const loaded = await modelFor(name, version);
+        loaded = await modelFor(name, version);
+        // A canary takes its share of the requests that name no version.
+        const canary = version === undefined ? served.get(name)?.canary : undefined;
+        if (canary?.split.toCanary()) loaded = canary.loaded;
         labels = { model: name, version: String(loaded.version) };
         const body = await readBody(request, limit);
         const result = await infer(loaded, body);
-        send(response, 200, result);
+        send(response, 200, result.response);
+        const seconds = Number(process.hrtime.bigint() - started) / 1e9;
         requests.inc({ ...labels, code: '200' });
-        latency.observe(labels, Number(process.hrtime.bigint() - started) / 1e9);
+        latency.observe(labels, seconds);
+        afterInfer(name, loaded, seconds * 1000, false, result);
       } catch (error) {
         const status = error instanceof InferenceError ? error.status : 500;
         if (status === 413) response.setHeader('connection', 'close');
@@ -265,8 +516,31 @@ export async function startModelServer(options: ModelServerOptions): Promise<Mod
         requests.inc({ ...labels, code: String(status) });
         errors.inc({ ...labels, code: String(status) });
         if (status === 500) log(`error: ${(error as Error).stack ?? error}`);
+        const fault = status >= 500 || (error as { modelFault?: boolean }).modelFault === true;
+        if (loaded && fault) afterInfer(name, loaded, Number(process.hrtime.bigint() - started) / 1e6, true);
       }
       return;
+    }
+    if (action === '/feedback' || action === '/rollout') {
+      try {
+        if (!served.has(name)) await modelFor(name, undefined);
+        if (version !== undefined)
+          throw new InferenceError(404, `${action.slice(1)} is per model, not per version`);
+        if (action === '/rollout') {
+          if (method !== 'GET') return send(response, 405, { error: 'rollout takes GET' });
+          return send(response, 200, rolloutStatus(name));
+        }
+        if (method !== 'POST') return send(response, 405, { error: 'feedback takes POST' });
+        const body = await readBody(request, limit);
+        const result = recordFeedback(name, body);
+        const entry = served.get(name)!;
+        if (entry.canary) await checkCanary(name, entry);
+        return send(response, 200, result);
+      } catch (error) {
+        const status = error instanceof InferenceError ? error.status : 500;
+        request.resume();
+        return send(response, status, { error: (error as Error).message });
+      }
     }
     if (method !== 'GET') return send(response, 405, { error: `${path} takes GET` });
     try {
@@ -290,6 +564,7 @@ export async function startModelServer(options: ModelServerOptions): Promise<Mod
 
   let reloading: Promise<void> = Promise.resolve();
   async function reloadOnce(): Promise<void> {
+    for (const [name, entry] of served) if (entry.canary) await checkCanary(name, entry);
     for (const [name, entry] of served) {
       if (/^\d+$/.test(entry.ref)) continue;
       const version = await registry.resolveModelVersion(name, entry.ref);
@@ -329,6 +604,7 @@ export async function startModelServer(options: ModelServerOptions): Promise<Mod
     async close() {
       clearInterval(timer);
       await reloading.catch(() => {});
+      await options.predictionLog?.close();
       await new Promise<void>((resolve) => {
         server.close(() => resolve());
         server.closeIdleConnections();
