@@ -5,7 +5,16 @@
  * (MLflow's MetricThreshold), and Python training steps.
  */
 
-export { evaluator, fitFeatureTransform, importModel, modelGate, selectBest, trainer } from './components.js';
+export {
+  evaluateChampion,
+  evaluator,
+  fitFeatureTransform,
+  importModel,
+  modelGate,
+  registerModel,
+  selectBest,
+  trainer,
+} from './components.js';
 export { type DatasetRows, readDatasetRows } from './dataset-rows.js';
 export { type EvaluateOptions, type Evaluation, evaluateModel } from './evaluate.js';
 export * from './gate.js';
