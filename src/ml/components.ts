@@ -1,7 +1,7 @@
 /**
  * Built-in pipeline components of `lathe/ml`. Their names start with `ml.`.
  */
-import { copyFile, readFile } from 'node:fs/promises';
+import { copyFile, readFile, writeFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
@@ -12,6 +12,7 @@ import { evaluateModel } from './evaluate.js';
 import { type MetricThreshold, validateCandidate } from './gate.js';
 import type { GbdtModel } from './gbdt.js';
 import { ALGORITHMS, checkModel, type LatheModel, loadModel, trainModel } from './model.js';
+import { loadOnnx, looksLikeOnnx } from './onnx.js';
 import { type FittedTransform, fitTransform, type TransformSpec } from './transforms.js';
 import { bestTrial, type Trial } from './tuning.js';
 
@@ -265,7 +266,7 @@ export const selectBest = component({
 export const importModel = component({
   name: 'ml.import-model',
   description:
-    'Stores a model document from a file (e.g. the current production model) as a Model artifact, after checking it, so that a pipeline can evaluate it as a baseline.',
+    'Stores a model from a file as a Model artifact, after checking it: a lathe-model/v1 document (e.g. the current production model, to evaluate as a baseline) or an ONNX graph (to register and serve).',
   params: { path: z.string().min(1) },
   outputs: { model: Model },
   // It reads a file outside the store, so it always runs; its output is content-addressed, so the
@@ -273,12 +274,28 @@ export const importModel = component({
   cache: false,
   async run({ params, outputs, log }) {
     const path = resolve(params.path);
-    let text: string;
+    let bytes: Buffer;
     try {
-      text = await readFile(path, 'utf8');
+      bytes = await readFile(path);
     } catch (error) {
       throw new RangeError(`cannot read the model file ${path}: ${(error as Error).message}`);
     }
+    if (looksLikeOnnx(bytes)) {
+      const onnx = await loadOnnx(bytes);
+      await writeFile(outputs.model.path, bytes);
+      const tensors = (list: typeof onnx.inputs) =>
+        list.map(({ name, type, shape }) => ({ name, type, shape }));
+      outputs.model.setMetadata({
+        format: 'onnx',
+        inputs: tensors(onnx.inputs),
+        outputs: tensors(onnx.outputs),
+        source: path,
+      });
+      await onnx.session.release();
+      log(`imported an ONNX graph (inputs ${onnx.inputs.map((t) => t.name).join(', ')}) from ${path}`);
+      return;
+    }
+    const text = bytes.toString('utf8');
     let document: unknown;
     try {
       document = JSON.parse(text);
@@ -310,7 +327,9 @@ export const registerModel = component({
   // not registered twice: a re-run of an unchanged pipeline finds its version.
   cache: false,
   async run({ inputs, params, log, registry, run, task }) {
-    checkModel(await inputs.model.readJson());
+    // A lathe-model/v1 document is checked; an ONNX graph was checked when it was imported.
+    const bytes = await readFile(inputs.model.path);
+    if (!looksLikeOnnx(bytes)) checkModel(JSON.parse(bytes.toString('utf8')));
     const existing = (await registry.getRegisteredModel(params.name))
       ? (await registry.listModelVersions(params.name)).find((v) => v.artifactHash === inputs.model.hash)
       : undefined;

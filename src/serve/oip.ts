@@ -85,9 +85,23 @@ interface RequestTensor {
   data: unknown[];
 }
 
-function flatten(data: unknown, out: unknown[] = []): unknown[] {
-  if (Array.isArray(data)) for (const item of data) flatten(item, out);
-  else out.push(data);
+/**
+ * The values of `data`, row-major: flat, or nested as the shape ([n, 1]: `[[v], [v]]`). Nesting
+ * is at most two deep (the deepest shape a tensor may have), so that a body of a million `[` is
+ * refused with a 400, not a stack overflow.
+ */
+function flatten(name: string, data: unknown[]): unknown[] {
+  const out: unknown[] = [];
+  for (const item of data) {
+    if (!Array.isArray(item)) out.push(item);
+    else {
+      for (const value of item) {
+        if (Array.isArray(value))
+          throw new InferenceError(400, `input '${name}': "data" is nested deeper than [n, 1]`);
+        out.push(value);
+      }
+    }
+  }
   return out;
 }
 
@@ -137,7 +151,7 @@ export function requestRows(
       );
     }
     if (!Array.isArray(t.data)) throw new InferenceError(400, `input '${t.name}' needs "data": an array`);
-    const data = flatten(t.data);
+    const data = flatten(t.name, t.data);
     if (data.length !== t.shape[0]) {
       throw new InferenceError(
         400,

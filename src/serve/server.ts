@@ -231,18 +231,21 @@ export async function startModelServer(options: ModelServerOptions): Promise<Mod
       throw new InferenceError(404, `unknown model '${name}' (served: ${[...served.keys()].join(', ')})`);
     }
     if (version === undefined || version === String(entry.current.version)) return entry.current;
-    const key = `${name}@${version}`;
-    const cached = byVersion.get(key);
+    const numbered = /^\d+$/.test(version);
+    const cached = numbered ? byVersion.get(`${name}@${Number(version)}`) : undefined;
     if (cached) return cached;
-    const found = /^\d+$/.test(version)
+    const found = numbered
       ? await registry.getModelVersion(name, Number(version))
       : await registry.resolveModelVersion(name, version);
     if (!found) throw new InferenceError(404, `model '${name}' has no version or alias '${version}'`);
+    // An alias is resolved on every request (it may move), its model file read once per version.
+    if (found.version === entry.current.version) return entry.current;
+    const key = `${name}@${found.version}`;
+    const again = byVersion.get(key);
+    if (again) return again;
     const loaded = await loadVersion(found);
-    if (/^\d+$/.test(version)) {
-      if (byVersion.size >= VERSION_CACHE) byVersion.delete(byVersion.keys().next().value!);
-      byVersion.set(key, loaded);
-    }
+    if (byVersion.size >= VERSION_CACHE) byVersion.delete(byVersion.keys().next().value!);
+    byVersion.set(key, loaded);
     return loaded;
   }
 
@@ -487,13 +490,22 @@ export async function startModelServer(options: ModelServerOptions): Promise<Mod
       request.resume();
       return send(response, 404, { error: `no route ${method} ${path}` });
     }
-    const name = decodeURIComponent(match[1]!);
-    const version = match[2] === undefined ? undefined : decodeURIComponent(match[2]);
+    let name: string;
+    let version: string | undefined;
+    try {
+      name = decodeURIComponent(match[1]!);
+      version = match[2] === undefined ? undefined : decodeURIComponent(match[2]);
+    } catch {
+      request.resume();
+      return send(response, 400, { error: `the path ${path} is not valid percent-encoding` });
+    }
     const action = match[3];
     if (action === '/infer') {
       if (method !== 'POST') return send(response, 405, { error: 'infer takes POST' });
       const started = process.hrtime.bigint();
-      let labels = { model: name, version: version ?? '' };
+      // Names and versions from the path only become metric labels once they are known to
+      // exist: every unknown one would otherwise add series to /metrics, without bound.
+      let labels = { model: served.has(name) ? name : '(unknown)', version: '(unknown)' };
       let loaded: LoadedModel | undefined;
       try {
         loaded = await modelFor(name, version);
