@@ -15,8 +15,10 @@ import { fileURLToPath } from 'node:url';
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { Label } from '../ml/metrics.js';
 import { type LatheModel, loadModel, type Predictor } from '../ml/model.js';
+import { loadOnnx, looksLikeOnnx, type OnnxModel } from '../ml/onnx.js';
 import type { ModelRegistry, ModelVersion } from '../store/registry.js';
 import { InferenceError, modelMetadata, requestRows, responseTensors } from './oip.js';
+import { onnxInfer, onnxMetadata } from './onnx-model.js';
 import type { PredictionLog } from './prediction-log.js';
 import {
   type CanaryDecision,
@@ -56,8 +58,10 @@ export interface ModelServerOptions {
 interface LoadedModel {
   name: string;
   version: number;
+  /** A lathe-model/v1 document and its predictor; for an ONNX graph, `onnx` instead. */
   model: LatheModel;
   predictor: Predictor;
+  onnx?: OnnxModel;
 }
 
 export interface ModelServer {
@@ -96,8 +100,13 @@ export function isLoopback(host: string): boolean {
 }
 
 async function loadVersion(version: ModelVersion): Promise<LoadedModel> {
-  const text = await readFile(fileURLToPath(version.artifactUri), 'utf8');
-  const predictor = loadModel(JSON.parse(text));
+  const bytes = await readFile(fileURLToPath(version.artifactUri));
+  if (looksLikeOnnx(bytes)) {
+    const onnx = await loadOnnx(bytes);
+    // No Lathe document: the paths that need one (feedback, shadow, prediction log) skip ONNX.
+    return { name: version.name, version: version.version, onnx } as LoadedModel;
+  }
+  const predictor = loadModel(JSON.parse(bytes.toString('utf8')));
   // Warm up (trees compile their layout on first use) on a row of neutral values; a model that
   // refuses it (an unseen category under 'error') is still usable.
   try {
@@ -280,6 +289,16 @@ export async function startModelServer(options: ModelServerOptions): Promise<Mod
     } catch (error) {
       throw new InferenceError(400, `the request body is not JSON: ${(error as Error).message}`);
     }
+    if (loaded.onnx) {
+      const { id, outputs } = await onnxInfer(loaded.onnx, parsed);
+      const response = {
+        model_name: loaded.name,
+        model_version: String(loaded.version),
+        ...(id !== undefined ? { id } : {}),
+        outputs,
+      };
+      return { response, rows: [], predictions: [], probabilities: null, id: undefined };
+    }
     const { id, rows, outputs } = requestRows(parsed, loaded.model);
     let result: ReturnType<typeof predict>;
     try {
@@ -314,14 +333,14 @@ export async function startModelServer(options: ModelServerOptions): Promise<Mod
       else if (loaded === entry.current) canary.champion.record(latencyMs, failed);
       void checkCanary(name, entry);
     }
-    if (!done) return;
+    if (!done || loaded.onnx) return;
     if (done.id !== undefined) {
       if (feedback.size >= FEEDBACK_MEMORY) feedback.delete(feedback.keys().next().value!);
       feedback.set(done.id, { name, version: loaded.version, labels: done.predictions });
     }
     options.predictionLog?.record(name, loaded.version, done.rows, done.predictions, done.id);
     const shadow = entry.shadow;
-    if (shadow && loaded === entry.current) {
+    if (shadow && loaded === entry.current && !shadow.loaded.onnx) {
       setImmediate(() => {
         try {
           const other = predict(shadow.loaded, done.rows);
@@ -558,7 +577,13 @@ export async function startModelServer(options: ModelServerOptions): Promise<Mod
     try {
       const loaded = await modelFor(name, version);
       if (action === '/ready') return send(response, 200, { name, ready: true });
-      return send(response, 200, modelMetadata(name, loaded.version, loaded.model));
+      return send(
+        response,
+        200,
+        loaded.onnx
+          ? onnxMetadata(name, loaded.version, loaded.onnx)
+          : modelMetadata(name, loaded.version, loaded.model),
+      );
     } catch (error) {
       const status = error instanceof InferenceError ? error.status : 500;
       return send(response, status, { error: (error as Error).message });
