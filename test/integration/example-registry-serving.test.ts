@@ -16,7 +16,7 @@ it('the demo registers a champion and a challenger, and the canary promotes the 
     ['--import', 'tsx', `${REPO_ROOT}/examples/registry-serving/demo.ts`],
     {
       // The repository, so that tsx resolves; the workspace goes to the temp dir.
-    cwd: REPO_ROOT,
+      cwd: REPO_ROOT,
       encoding: 'utf8',
       env: { ...process.env, LATHE_HOME: `${dir}/.lathe` },
       timeout: 90_000,

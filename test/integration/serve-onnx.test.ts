@@ -96,7 +96,7 @@ describe('an ONNX model behind lathe serve', () => {
     const prob = json.outputs.find((o: { name: string }) => o.name === 'prob');
     expect(prob.shape).toEqual([3, 1]);
     expect(prob.datatype).toBe('FP32');
-    prob.data.forEach((p: number, i: number) => expect(p).toBeCloseTo(expected.prob[i]![0]!, 6));
+    for (const [i, p] of (prob.data as number[]).entries()) expect(p).toBeCloseTo(expected.prob[i]![0]!, 6);
     const only = await post({
       inputs: [{ name: 'x', datatype: 'FP32', shape: [1, 3], data: [1, 2, 3] }],
       outputs: [{ name: 'score' }],
