@@ -70,7 +70,7 @@ async function main(argv: string[]): Promise<number> {
   const found = findCommand(argv);
   if (!found) {
     if (argv[0] === 'runs') {
-      process.stderr.write(`lathe runs: expected 'list' or 'show'\n\n${mainHelp()}`);
+      process.stderr.write(`lathe runs: expected 'list', 'show' or 'compare'\n\n${mainHelp()}`);
       return 2;
     }
     if (argv[0] === 'models') {

@@ -65,7 +65,7 @@ export const serveCommand: CommandSpec = {
     },
     'canary-min-requests': {
       type: 'string',
-      description: 'decide after this many canary requests (default 200)',
+      description: 'decide once both versions have served this many requests (default 200)',
       placeholder: 'n',
     },
     'canary-max-seconds': {

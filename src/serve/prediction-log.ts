@@ -8,6 +8,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
+import { seededUniform } from '../ml/gbdt-binning.js';
 import type { Label } from '../ml/metrics.js';
 import type { ArtifactStore } from '../store/artifact-store.js';
 import type { MetadataStore } from '../store/metadata-store.js';
@@ -39,8 +40,8 @@ export class PredictionLog {
   private chain: Promise<void> = Promise.resolve();
   private readonly timer: NodeJS.Timeout;
   private started = false;
-  /** Deterministic sampling: row i is kept when ⌊(i+1)·rate⌋ > ⌊i·rate⌋. */
-  private seen = 0;
+  /** Seeded sampling: each row is kept with probability `rate`, whatever its position. */
+  private readonly random = seededUniform(0x5eed);
 
   constructor(private readonly options: PredictionLogOptions) {
     if (!(options.sampleRate > 0 && options.sampleRate <= 1)) {
@@ -110,8 +111,7 @@ export class PredictionLog {
     const rate = this.options.sampleRate;
     const now = Date.now();
     for (let i = 0; i < rows.length; i++) {
-      const k = this.seen++;
-      if (Math.floor((k + 1) * rate) <= Math.floor(k * rate)) continue;
+      if (this.random() >= rate) continue;
       this.rows.push({
         ...rows[i],
         _model: model,

@@ -85,8 +85,12 @@ interface ServedEntry {
   current: LoadedModel;
   canary?: Canary;
   shadow?: { loaded: LoadedModel; stats: ShadowStats };
-  /** Decisions taken by rollouts on this name, newest last. */
-  decisions: (CanaryDecision & { at: number; champion: number; challenger: number })[];
+  /** Decisions taken by rollouts on this name, newest last ('ended': the champion moved by hand). */
+  decisions: ((CanaryDecision | { decision: 'ended'; reasons: string[] }) & {
+    at: number;
+    champion: number;
+    challenger: number;
+  })[];
 }
 
 /** Predictions a request got, kept by request id so that labels fed back can be scored. */
@@ -169,6 +173,10 @@ export async function startModelServer(options: ModelServerOptions): Promise<Mod
   const served = new Map<string, ServedEntry>();
   for (const { name, ref } of options.models) {
     if (served.has(name)) throw new Error(`model '${name}' is listed twice`);
+    if (!(await registry.getRegisteredModel(name))) {
+      const known = (await registry.listRegisteredModels()).map((m) => m.name);
+      throw new Error(`no registered model '${name}' (registered: ${known.join(', ') || 'none'})`);
+    }
     const version = await registry.resolveModelVersion(name, /^\d+$/.test(ref) ? Number(ref) : ref);
     if (!version)
       throw new Error(`model '${name}' has no ${/^\d+$/.test(ref) ? `version ${ref}` : `alias '${ref}'`}`);
@@ -443,8 +451,18 @@ export async function startModelServer(options: ModelServerOptions): Promise<Mod
         `request '${parsed.id}' had ${made.labels.length} rows; got ${parsed.labels.length} labels`,
       );
     }
-    feedback.delete(parsed.id);
     const entry = served.get(name)!;
+    const classes = entry.current.model?.classes;
+    if (classes) {
+      const unknown = parsed.labels.find((label) => !classes.includes(label as Label));
+      if (unknown !== undefined) {
+        throw new InferenceError(
+          400,
+          `label ${JSON.stringify(unknown)} is not a class of '${name}' (classes: ${classes.map((c) => JSON.stringify(c)).join(', ')})`,
+        );
+      }
+    }
+    feedback.delete(parsed.id);
     let correct = 0;
     parsed.labels.forEach((label, i) => {
       const ok = label === made.labels[i];
@@ -610,6 +628,20 @@ export async function startModelServer(options: ModelServerOptions): Promise<Mod
         const next = await loadVersion(version);
         const previous = entry.current.version;
         entry.current = next;
+        // The champion moved by hand during a canary: its comparison no longer holds.
+        const canary = entry.canary;
+        if (canary && entry.ref === 'champion') {
+          entry.canary = undefined;
+          const reasons = [`'${entry.ref}' moved to version ${next.version} outside the canary`];
+          entry.decisions.push({
+            decision: 'ended',
+            reasons,
+            at: Date.now(),
+            champion: canary.champion.version,
+            challenger: canary.challenger.version,
+          });
+          log(`canary of '${name}' version ${canary.loaded.version} ended: ${reasons[0]}`);
+        }
         servedVersion.set({ model: name }, next.version);
         log(`'${name}' ${entry.ref} moved: now version ${next.version} (was ${previous})`);
       } catch (error) {

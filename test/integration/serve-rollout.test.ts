@@ -174,6 +174,42 @@ describe('canary', () => {
     expect(promotion.reason).toMatch(/^canary passed: error rate 0 vs champion 0/);
   });
 
+  it('a champion moved by hand during a canary ends it (recorded), and labels fed back must be classes', async () => {
+    const registry = workspace.store.registry;
+    await registry.setAlias({ name: 'cancer', alias: 'champion', version: 3 });
+    await registry.setAlias({ name: 'cancer', alias: 'challenger', version: 1 });
+    const server = await startModelServer({
+      registry,
+      models: [{ name: 'cancer', ref: 'champion' }],
+      port: 0,
+      canary: { ...DEFAULT_CANARY, percent: 50, minRequests: 1000 },
+    });
+    try {
+      await infer(server, request(rows.slice(0, 2), 'lbl'));
+      const wrong = await fetch(`${server.url}/v2/models/cancer/feedback`, {
+        method: 'POST',
+        body: JSON.stringify({ id: 'lbl', labels: ['yes', 'no'] }),
+      });
+      expect(wrong.status).toBe(400);
+      expect(((await wrong.json()) as { error: string }).error).toMatch(
+        /label "yes" is not a class of 'cancer' \(classes: "benign", "malignant"\)/,
+      );
+      await registry.setAlias({ name: 'cancer', alias: 'champion', version: 2, reason: 'by hand' });
+      await server.reload();
+      const status = (await (await fetch(`${server.url}/v2/models/cancer/rollout`)).json()) as {
+        canary: unknown;
+        version: number;
+        decisions: { decision: string; reasons: string[] }[];
+      };
+      expect(status.version).toBe(2);
+      expect(status.canary).toBeNull();
+      expect(status.decisions.at(-1)).toMatchObject({ decision: 'ended', champion: 3, challenger: 1 });
+    } finally {
+      await server.close();
+    }
+    await registry.setAlias({ name: 'cancer', alias: 'champion', version: 3 });
+  });
+
   it('feedback for an unknown request id is a 404; malformed feedback a 400', async () => {
     const server = await startModelServer({
       registry: workspace.store.registry,
@@ -241,15 +277,16 @@ describe('shadow and prediction log', () => {
     );
     expect(outputs.map((e) => e.name)).toEqual(['predictions[0]']);
     const artifact = (await workspace.store.getArtifact(outputs[0]!.artifactId))!;
-    expect(artifact).toMatchObject({
-      type: 'Dataset',
-      metadata: { format: 'ndjson', rows: 50, models: ['cancer@3'] },
-    });
+    expect(artifact).toMatchObject({ type: 'Dataset', metadata: { format: 'ndjson', models: ['cancer@3'] } });
+    // Half of 100 rows, drawn by a seeded generator: about 50, from every position of a request.
+    const kept = artifact.metadata.rows as number;
+    expect(kept).toBeGreaterThan(30);
+    expect(kept).toBeLessThan(70);
     const logged = readFileSync(await workspace.artifacts.localPath(artifact.uri), 'utf8')
       .trim()
       .split('\n')
       .map((l) => JSON.parse(l));
-    expect(logged).toHaveLength(50);
+    expect(logged).toHaveLength(kept);
     expect(Object.keys(logged[0])).toEqual([
       ...features,
       '_model',
@@ -258,7 +295,12 @@ describe('shadow and prediction log', () => {
       '_request_id',
       '_timestamp',
     ]);
-    expect(logged[0]._request_id).toBe('s-0');
+    expect(logged.every((row) => /^s-\d$/.test(row._request_id))).toBe(true);
+    // Rows of every position in the 10-row requests are kept, not the same ones each time.
+    const positions = new Set(
+      logged.map((row) => rows.findIndex((r) => r.mean_radius === row.mean_radius) % 10),
+    );
+    expect(positions.size).toBeGreaterThan(5);
     expect((await workspace.store.getRun(log.runId))?.status).toBe('succeeded');
   });
 });
