@@ -124,6 +124,11 @@ export const runsShowCommand: CommandSpec = {
     return withStore(values.home, async (store) => {
       const run = await findRun(store, args[0]!);
       const tasks = await store.listTasks(run.id);
+      const tracked = {
+        loggedParams: Object.fromEntries((await store.listParams(run.id)).map((p) => [p.key, p.value])),
+        metrics: (await store.latestMetrics([run.id])).get(run.id) ?? {},
+        tags: await store.listTags(run.id),
+      };
       const outputs = new Map<string, Record<string, ArtifactRecord>>();
       const attempts = new Map<string, AttemptRecord[]>();
       for (const task of tasks) {
@@ -140,6 +145,7 @@ export const runsShowCommand: CommandSpec = {
         const body = {
           ...run,
           status: displayStatus(run),
+          tracking: tracked,
           tasks: tasks.map((t) => ({
             ...t,
             artifacts: outputs.get(t.id),
@@ -151,7 +157,7 @@ export const runsShowCommand: CommandSpec = {
       }
       const lines = [
         `run       ${run.id}`,
-        `pipeline  ${run.pipelineName}  (${run.pipelineDigest.slice(0, 19)})`,
+        `pipeline  ${run.pipelineName}  (${run.pipelineDigest})`,
         `status    ${displayStatus(run)}`,
         `params    ${JSON.stringify(run.params)}`,
         `started   ${when(run.startedAt)}${run.finishedAt && run.startedAt ? `  (${formatDuration(run.finishedAt - run.startedAt)})` : ''}`,
@@ -159,6 +165,15 @@ export const runsShowCommand: CommandSpec = {
       ];
       if (run.error) lines.push(`error     ${run.error}`);
       process.stdout.write(`${lines.join('\n')}\n\n`);
+      // Tracking: logged params, the latest value of each metric, tags.
+      const tracking: string[][] = [];
+      for (const [key, value] of Object.entries(tracked.loggedParams))
+        tracking.push([`param ${key}`, JSON.stringify(value)]);
+      for (const [key, value] of Object.entries(tracked.metrics))
+        tracking.push([`metric ${key}`, String(value)]);
+      for (const [key, value] of Object.entries(tracked.tags)) tracking.push([`tag ${key}`, value]);
+      if (tracking.length > 0) process.stdout.write(`${table([['TRACKED', 'VALUE'], ...tracking])}\n`);
+      if (tasks.length === 0) return 0;
       const rows = [['TASK', 'STATUS', 'ATTEMPTS', 'DURATION', 'DETAIL']];
       for (const task of tasks) rows.push(taskRow(task, outputs.get(task.id) ?? {}));
       process.stdout.write(table(rows));

@@ -65,7 +65,7 @@ export function parseRunFilter(text: string): FilterClause[] {
     skip();
     // operator
     const opMatch = /^(==|!=|<=|>=|=|<|>)/.exec(text.slice(i));
-    if (!opMatch) fail(text, i, 'expected an operator (=, !=, <, <=, >, >=)');
+    if (!opMatch) fail(text, i, 'expected an operator (=, ==, !=, <, <=, >, >=)');
     const op = (opMatch[1] === '==' ? '=' : opMatch[1]) as FilterOperator;
     i += opMatch[0].length;
     skip();
@@ -84,6 +84,8 @@ export function parseRunFilter(text: string): FilterClause[] {
     } else if (word) {
       value = word[0];
       i += word[0].length;
+    } else if (rest.startsWith("'") || rest.startsWith('"')) {
+      fail(text, i, `the quoted text is not closed (no ending ${rest[0]})`);
     } else fail(text, i, 'expected a value (a number, a quoted text or a word)');
     clauses.push({ field, op, value });
     skip();
