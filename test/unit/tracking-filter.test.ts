@@ -118,7 +118,9 @@ describe('parseRunFilter', () => {
   it('points at a missing value', () => {
     expect(parseError('metrics.acc >').message).toMatch(/expected a value .* at column 14/);
     expect(parseError('metrics.acc > ').message).toMatch(/expected a value .* at column 15/);
-    expect(parseError("tags.x = 'unclosed").message).toMatch(/the quoted text is not closed \(no ending '\) at column 10/);
+    expect(parseError("tags.x = 'unclosed").message).toMatch(
+      /the quoted text is not closed \(no ending '\) at column 10/,
+    );
     expect(parseError('status = (x)').message).toMatch(/column 10/);
   });
 
