@@ -1,5 +1,5 @@
 /** `lathe runs list|show`, `lathe logs`, `lathe lineage`: read-only views of the metadata store. */
-import { ArtifactNotFoundError, LatheError, UsageError } from '../errors.js';
+import { UsageError } from '../errors.js';
 import type {
   ArtifactRecord,
   AttemptRecord,
@@ -13,7 +13,7 @@ import { parseRunFilter } from '../tracking/filter.js';
 import type { CommandSpec } from './args.js';
 import { formatDuration } from './reporter.js';
 import { findRun, runnerAlive } from './run-commands.js';
-import { withStore } from './store-access.js';
+import { resolveArtifact, withStore } from './store-access.js';
 import { table } from './table.js';
 import { filterRuns } from './tracking-commands.js';
 
@@ -390,19 +390,7 @@ export const lineageCommand: CommandSpec = {
       throw new UsageError(`--depth: '${values.depth}' must be an integer >= 0`);
     return withStore(values.home, async (store) => {
       const query = args[0]!;
-      let artifact = await store.getArtifact(query);
-      if (!artifact) {
-        const matches = await store.findArtifacts(query);
-        if (matches.length === 0) throw new ArtifactNotFoundError(query);
-        const ids = new Set(matches.map((m) => m.id));
-        if (ids.size > 1 && new Set(matches.map((m) => m.hash)).size > 1) {
-          throw new LatheError(
-            'ARTIFACT_AMBIGUOUS',
-            `'${query}' matches several artifacts (${[...ids].slice(0, 5).join(', ')}${ids.size > 5 ? ', ...' : ''}); give more of the id or hash`,
-          );
-        }
-        artifact = matches[0]!;
-      }
+      const artifact = await resolveArtifact(store, query);
       const upstream = await lineageNode(store, artifact, 'up', depth, new Set());
       const downstream = await lineageNode(store, artifact, 'down', depth, new Set());
       if (values.json) {

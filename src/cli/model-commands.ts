@@ -1,6 +1,6 @@
 /** `lathe models list|show|register|promote|rollback`: the model registry on the command line. */
-import { ArtifactNotFoundError, LatheError, UsageError } from '../errors.js';
-import type { ArtifactRecord, MetadataStore } from '../store/metadata-store.js';
+import { UsageError } from '../errors.js';
+import type { MetadataStore } from '../store/metadata-store.js';
 import {
   type AliasEvent,
   checkRegistryName,
@@ -9,7 +9,7 @@ import {
   RegistryError,
 } from '../store/registry.js';
 import type { CommandSpec, OptionSpec } from './args.js';
-import { withStore } from './store-access.js';
+import { resolveArtifact, withStore } from './store-access.js';
 import { table } from './table.js';
 
 const JSON_OPTION = { json: { type: 'boolean', description: 'print JSON' } } as const;
@@ -84,24 +84,6 @@ function describeMove(event: AliasEvent): string {
         ? `${event.name}: ${event.alias} set to ${to}`
         : `${event.name}: ${event.alias} moved from ${from} to ${to}`;
   }
-}
-
-/** An artifact by id, or by a unique id or hash prefix (as `lathe lineage` takes it). */
-async function resolveArtifact(store: MetadataStore, query: string): Promise<ArtifactRecord> {
-  const exact = await store.getArtifact(query);
-  if (exact) return exact;
-  const matches = await store.findArtifacts(query);
-  if (matches.length === 0) throw new ArtifactNotFoundError(query);
-  const ids = new Set(matches.map((m) => m.id));
-  // Several records of the same bytes (one per run that produced them) are one model: the newest
-  // record is taken. Different bytes are ambiguous.
-  if (ids.size > 1 && new Set(matches.map((m) => m.hash)).size > 1) {
-    throw new LatheError(
-      'ARTIFACT_AMBIGUOUS',
-      `'${query}' matches several artifacts (${[...ids].slice(0, 5).join(', ')}${ids.size > 5 ? ', ...' : ''}); give more of the id or hash`,
-    );
-  }
-  return matches[0]!;
 }
 
 function parseTags(raw: string[] | undefined): Record<string, string> {
