@@ -4,10 +4,13 @@
  * `runs show` and `runs compare` see it. Metric points are buffered and written in chunks of up
  * to 10,000 per transaction, never one round trip per call.
  */
+import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
+import { ARTIFACT_TYPES } from '../dsl/vocabulary.js';
 import { newRunId } from '../engine/run-engine.js';
 import { LatheError } from '../errors.js';
 import { openWorkspace, type Workspace } from '../runtime/workspace.js';
+import type { ArtifactTypeName } from '../spec/schema.js';
 import type { MetricPoint, RunStatus, StoreOp } from '../store/metadata-store.js';
 import { checkTrackingKey, ParamConflictError } from '../store/tracking.js';
 
@@ -32,6 +35,8 @@ export class TrackedRun {
   private chain: Promise<void> = Promise.resolve();
   private error: unknown;
   private ended = false;
+  private taskStored = false;
+  private readonly artifactNames = new Set<string>();
   private readonly timer: NodeJS.Timeout;
 
   private constructor(
@@ -167,6 +172,67 @@ export class TrackedRun {
     });
   }
 
+  /**
+   * Stores a local file or directory as an artifact of the run (copied into the workspace's
+   * content-addressed store), as output `name` of the run's `tracked` task: `lathe runs show`
+   * lists it and `lathe lineage` finds it. Resolves to the artifact id.
+   */
+  async logArtifact(
+    path: string,
+    options: { name: string; type?: ArtifactTypeName; metadata?: Record<string, unknown> },
+  ): Promise<string> {
+    this.open();
+    const name = checkTrackingKey('param', options.name);
+    const type = options.type ?? 'Artifact';
+    if (!(ARTIFACT_TYPES as readonly string[]).includes(type)) {
+      throw new LatheError(
+        'BAD_ARTIFACT',
+        `artifact type '${type}' is not one of ${ARTIFACT_TYPES.join(', ')}`,
+      );
+    }
+    if (this.artifactNames.has(name)) {
+      throw new LatheError('BAD_ARTIFACT', `run ${this.id} already has an artifact named '${name}'`);
+    }
+    this.artifactNames.add(name);
+    const stored = await this.workspace.artifacts.put(path);
+    const now = Date.now();
+    const id = `a_${now.toString(36)}${randomBytes(6).toString('hex')}`;
+    const ops: StoreOp[] = [];
+    if (!this.taskStored) {
+      ops.push({ op: 'putTask', task: trackedTask(this.id, now) });
+      this.taskStored = true;
+    }
+    ops.push(
+      {
+        op: 'putArtifact',
+        artifact: {
+          id,
+          type,
+          uri: stored.uri,
+          hash: stored.hash,
+          size: stored.size,
+          metadata: options.metadata ?? {},
+          createdAt: now,
+        },
+      },
+      {
+        op: 'putEvent',
+        event: {
+          runId: this.id,
+          taskId: `${this.id}/tracked`,
+          artifactId: id,
+          kind: 'output',
+          name,
+          cached: false,
+          createdAt: now,
+        },
+      },
+    );
+    this.ops.push(...ops);
+    await this.flush();
+    return id;
+  }
+
   /** Writes the rest, records the run as finished and closes the workspace. */
   async end(
     status: Extract<RunStatus, 'succeeded' | 'failed' | 'canceled'> = 'succeeded',
@@ -177,8 +243,21 @@ export class TrackedRun {
     clearInterval(this.timer);
     try {
       await this.flush();
+      const now = Date.now();
       await this.workspace.store.commit([
-        { op: 'updateRun', id: this.id, patch: { status, finishedAt: Date.now(), error: error ?? null } },
+        ...(this.taskStored
+          ? [
+              {
+                op: 'updateTask' as const,
+                id: `${this.id}/tracked`,
+                patch: {
+                  status: status === 'succeeded' ? ('succeeded' as const) : ('failed' as const),
+                  finishedAt: now,
+                },
+              },
+            ]
+          : []),
+        { op: 'updateRun', id: this.id, patch: { status, finishedAt: now, error: error ?? null } },
       ]);
     } finally {
       await this.workspace.close();
@@ -193,6 +272,29 @@ export class TrackedRun {
   private open(): void {
     if (this.ended) throw new LatheError('RUN_ENDED', `run ${this.id} has ended: start another to log more`);
   }
+}
+
+/** The task a tracked run's artifacts are outputs of (a run's artifacts hang off tasks). */
+function trackedTask(runId: string, now: number) {
+  return {
+    id: `${runId}/tracked`,
+    runId,
+    name: 'tracked',
+    specTask: 'tracked',
+    component: 'lathe.tracking',
+    status: 'running' as const,
+    attempts: 1,
+    cacheKey: null,
+    cachedFrom: null,
+    params: null,
+    outputs: null,
+    startedAt: now,
+    finishedAt: null,
+    exitCode: null,
+    error: null,
+    errorStack: null,
+    reason: null,
+  };
 }
 
 /**
