@@ -61,7 +61,7 @@ describe('bad usage', () => {
     ]);
     expect(none.code).toBe(2);
     expect(runs.code).toBe(2);
-    expect(runs.stderr).toMatch(/expected 'list' or 'show'/);
+    expect(runs.stderr).toMatch(/expected 'list', 'show' or 'compare'/);
     expect(flag.code).toBe(2);
     expect(flag.stderr).toMatch(/bogus/);
     expect(missing.code).toBe(2);

@@ -693,7 +693,7 @@ describe('lathe serve (the CLI)', () => {
     const cases: [string[], RegExp][] = [
       [[], /give at least one --model/],
       [['--model', 'iris@a@b'], /more than one @/],
-      [['--model', 'missing'], /model 'missing' has no alias 'champion'/],
+      [['--model', 'missing'], /no registered model 'missing' \(registered: /],
       [['--model', 'iris@5'], /model 'iris' has no version 5/],
       [['--model', 'iris', '--port', 'x'], /--port: 'x' must be a whole number/],
     ];
