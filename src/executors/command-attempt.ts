@@ -68,7 +68,14 @@ export async function runCommandAttempt(
       LATHE_TRACKING_FILE: trackingFile,
     };
     const inputPrints = await fingerprintInputs(inputPaths);
-    const exitCode = await spawnAndWait(argv, { cwd: request.baseDir, env }, hooks, options, request.task);
+    let exitCode: number;
+    try {
+      exitCode = await spawnAndWait(argv, { cwd: request.baseDir, env }, hooks, options, request.task);
+    } catch (error) {
+      // What a failed command logged for tracking (a loss curve up to the crash) is still kept.
+      await readTrackingFile(trackingFile, request.task, hooks).catch(() => {});
+      throw error;
+    }
     await checkInputsUnchanged(inputPrints, request.task);
     await readTrackingFile(trackingFile, request.task, hooks);
 

@@ -241,8 +241,18 @@ export class TrackedRun {
     if (this.ended) return;
     this.ended = true;
     clearInterval(this.timer);
+    let writeError: unknown;
     try {
       await this.flush();
+    } catch (error) {
+      writeError = error;
+    }
+    try {
+      // A run whose buffered writes failed ends as failed, saying why, rather than 'running'.
+      const final = writeError ? 'failed' : status;
+      const message = writeError
+        ? `tracking writes failed: ${(writeError as Error).message}`
+        : (error ?? null);
       const now = Date.now();
       await this.workspace.store.commit([
         ...(this.taskStored
@@ -251,17 +261,18 @@ export class TrackedRun {
                 op: 'updateTask' as const,
                 id: `${this.id}/tracked`,
                 patch: {
-                  status: status === 'succeeded' ? ('succeeded' as const) : ('failed' as const),
+                  status: final === 'succeeded' ? ('succeeded' as const) : ('failed' as const),
                   finishedAt: now,
                 },
               },
             ]
           : []),
-        { op: 'updateRun', id: this.id, patch: { status, finishedAt: now, error: error ?? null } },
+        { op: 'updateRun', id: this.id, patch: { status: final, finishedAt: now, error: message } },
       ]);
     } finally {
       await this.workspace.close();
     }
+    if (writeError) throw writeError;
   }
 
   /** A flush nobody awaits: its error is kept for the next flush() or end(), not left unhandled. */

@@ -1,8 +1,14 @@
-/** Artifacts logged from outside a pipeline (lathe/tracking's logArtifact), in a real workspace. */
+/**
+ * Tracking beyond metrics and params: artifacts logged from outside a pipeline (lathe/tracking's
+ * logArtifact), and what a failing command logged, in real workspaces.
+ */
 import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, expect, it } from 'vitest';
+import { component } from '../../src/dsl/component.js';
+import { pipeline } from '../../src/dsl/pipeline.js';
 import { openWorkspace } from '../../src/runtime/workspace.js';
+import { runPipeline } from '../../src/testing/index.js';
 import { trackRun } from '../../src/tracking/index.js';
 import { makeTempDir } from './cli.js';
 
@@ -45,5 +51,37 @@ it('logArtifact stores a file content-addressed as an output of the run, listed 
     expect((await workspace.store.getRun(run.id))?.status).toBe('succeeded');
   } finally {
     await workspace.close();
+  }
+});
+
+it('a command that fails still records what it logged for tracking before failing', async () => {
+  const crash = component.command({
+    name: 'crash-after-logging',
+    command: [
+      'sh',
+      '-c',
+      'echo \'{"metric": "loss", "value": 0.7, "step": 0}\' >> "$LATHE_TRACKING_FILE"; echo \'{"metric": "loss", "value": 0.5, "step": 1}\' >> "$LATHE_TRACKING_FILE"; exit 3',
+    ],
+  });
+  const run = await runPipeline(
+    pipeline({ name: 'crashing' }, () => {
+      crash({});
+    }),
+    { home: join(dir, 'crash') },
+  );
+  try {
+    expect(run.status).toBe('failed');
+    const workspace = openWorkspace({ home: join(dir, 'crash'), existing: true });
+    try {
+      const points = await workspace.store.listMetrics(run.runId, 'loss');
+      expect(points.map((p) => [p.step, p.value])).toEqual([
+        [0, 0.7],
+        [1, 0.5],
+      ]);
+    } finally {
+      await workspace.close();
+    }
+  } finally {
+    await run.close();
   }
 });
