@@ -83,7 +83,18 @@ export const runsListCommand: CommandSpec = {
       if (values.json) {
         process.stdout.write(
           `${JSON.stringify(
-            runs.map((r) => ({ ...r, status: displayStatus(r) })),
+            runs.map((r) => ({
+              ...r,
+              status: displayStatus(r),
+              // The metrics a filter names, as the table shows them.
+              ...(metricColumns.length > 0
+                ? {
+                    metrics: Object.fromEntries(
+                      metricColumns.map((key) => [key, metricValues.get(r.id)?.[key] ?? null]),
+                    ),
+                  }
+                : {}),
+            })),
             null,
             2,
           )}\n`,

@@ -201,6 +201,10 @@ describe('tracking from the components of a pipeline run (real CLI)', () => {
     expect(await ids('params.optimizer = adam', '--limit', '1')).toEqual([other.runId]);
     const [row] = await list(`id = ${first.runId}`);
     expect(row).toMatchObject({ id: first.runId, status: 'succeeded', pipelineName: 'tracking' });
+    // The metrics a filter names come with each run in --json, as the table's columns.
+    const [withMetrics] = await list(`id = ${first.runId} and metrics.loss < 1`);
+    expect(withMetrics).toMatchObject({ metrics: { loss: expect.any(Number) } });
+    expect(row).not.toHaveProperty('metrics');
 
     const table = await runCli(['runs', 'list', '--filter', 'metrics.ts-logger.accuracy > 0.85'], {
       cwd: dir,
