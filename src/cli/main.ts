@@ -68,6 +68,17 @@ async function main(argv: string[]): Promise<number> {
     return 0;
   }
   const found = findCommand(argv);
+  // `lathe runs --help`, `lathe models --help`, `lathe data --help`: the commands of that group.
+  if (!found && ['runs', 'models', 'data'].includes(argv[0]!) && (argv[1] === '--help' || argv[1] === '-h')) {
+    const group = COMMANDS.filter((c) => c.name.startsWith(`${argv[0]} `));
+    const rows = group.map(
+      (c) => `  ${`${c.name} ${c.args}`.padEnd(34)} ${c.summary.split('. ')[0]!.replace(/\.$/, '')}`,
+    );
+    process.stdout.write(
+      `Usage: lathe ${argv[0]} <command> [options]\n\nCommands:\n${rows.join('\n')}\n\nRun 'lathe ${argv[0]} <command> --help' for a command's options.\n`,
+    );
+    return 0;
+  }
   if (!found) {
     if (argv[0] === 'runs') {
       process.stderr.write(`lathe runs: expected 'list', 'show' or 'compare'\n\n${mainHelp()}`);

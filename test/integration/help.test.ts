@@ -45,6 +45,20 @@ describe('lathe --help', () => {
 });
 
 describe('bad usage', () => {
+  it('a command group with --help lists its commands and exits 0', async () => {
+    for (const [group, first] of [
+      ['runs', 'runs list'],
+      ['models', 'models list'],
+      ['data', 'data stats'],
+    ] as const) {
+      const result = await runCli([group, '--help'], { cwd: dir });
+      expect(result.code).toBe(0);
+      expect(result.stdout).toMatch(new RegExp(`^Usage: lathe ${group} <command>`));
+      expect(result.stdout).toContain(first);
+      expect(result.stdout).not.toMatch(/lathe run <pipeline/);
+    }
+  });
+
   it('an unknown command exits 2 and shows the command list', async () => {
     const result = await runCli(['frobnicate'], { cwd: dir });
     expect(result.code).toBe(2);
