@@ -105,7 +105,8 @@ export function validateCandidate(
         candidate: value,
         bound,
         baseline: base,
-        reason: `${metric} ${fmt(value)} ${passed ? 'beats' : 'does not beat'} the baseline's ${fmt(base)} ${what} (needs ${direction} ${fmt(bound)})`,
+        // The actual change too: "beats … by 0" alone reads as no improvement.
+        reason: `${metric} ${fmt(value)} ${passed ? 'beats' : 'does not beat'} the baseline's ${fmt(base)} ${what} (needs ${direction} ${fmt(bound)}; the change is ${signed(value - base)})`,
       });
     }
   }
@@ -132,4 +133,9 @@ function requireFinite(value: unknown, what: string): void {
 
 function fmt(value: number): string {
   return String(Number(value.toPrecision(6)));
+}
+
+/** A difference with its sign, e.g. +0.0175 or -0.002. */
+function signed(x: number): string {
+  return `${x >= 0 ? '+' : ''}${fmt(x)}`;
 }

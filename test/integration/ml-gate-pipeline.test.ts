@@ -42,7 +42,7 @@ describe('ml.gate', () => {
       readFileSync(fileURLToPath(task(summary, 'ml.gate').outputs!.report.uri), 'utf8'),
     ) as GateResult;
     expect(report.reasons).toEqual([
-      "accuracy 0.855 does not beat the baseline's 0.85 by 0.01 (needs ≥ 0.86)",
+      "accuracy 0.855 does not beat the baseline's 0.85 by 0.01 (needs ≥ 0.86; the change is +0.005)",
     ]);
   });
 });

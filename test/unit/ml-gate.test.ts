@@ -44,8 +44,8 @@ describe('validateCandidate', () => {
       ['rmse', 'minRelativeChange', false, 9],
     ]);
     expect(result.reasons).toEqual([
-      "accuracy 0.83 does not beat the baseline's 0.8 by 5% (needs ≥ 0.84)",
-      "rmse 9.5 does not beat the baseline's 10 by 10% (needs ≤ 9)",
+      "accuracy 0.83 does not beat the baseline's 0.8 by 5% (needs ≥ 0.84; the change is +0.03)",
+      "rmse 9.5 does not beat the baseline's 10 by 10% (needs ≤ 9; the change is -0.5)",
     ]);
   });
 
