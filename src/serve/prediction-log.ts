@@ -6,12 +6,12 @@
  */
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, writeFileSync } from 'node:fs';
-import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { seededUniform } from '../ml/gbdt-binning.js';
 import type { Label } from '../ml/metrics.js';
 import type { ArtifactStore } from '../store/artifact-store.js';
 import type { MetadataStore } from '../store/metadata-store.js';
+import { openStandaloneRunOps, standaloneTask } from '../store/standalone-run.js';
 
 export interface PredictionLogOptions {
   store: MetadataStore;
@@ -54,47 +54,27 @@ export class PredictionLog {
   /** Opens the server's run and its `predictions` task in the store. */
   async start(): Promise<void> {
     const now = Date.now();
-    const digest = 'serve';
     await this.options.store.commit([
-      { op: 'putPipeline', pipeline: { digest, name: 'serve', spec: { kind: 'serve' }, createdAt: now } },
-      {
-        op: 'putRun',
-        run: {
+      ...openStandaloneRunOps(
+        {
           id: this.runId,
-          pipelineDigest: digest,
-          pipelineName: 'serve',
+          name: 'serve',
+          digest: 'serve',
+          spec: { kind: 'serve' },
           params: this.options.params,
-          status: 'running',
           source: null,
-          createdAt: now,
-          startedAt: now,
-          finishedAt: null,
-          error: null,
-          runnerPid: process.pid,
-          runnerHost: hostname(),
         },
-      },
+        now,
+      ),
       {
         op: 'putTask',
-        task: {
-          id: this.taskId,
-          runId: this.runId,
-          name: 'predictions',
-          specTask: 'predictions',
-          component: 'lathe.serve',
-          status: 'running',
-          attempts: 1,
-          cacheKey: null,
-          cachedFrom: null,
-          params: { sampleRate: this.options.sampleRate },
-          outputs: null,
-          startedAt: now,
-          finishedAt: null,
-          exitCode: null,
-          error: null,
-          errorStack: null,
-          reason: null,
-        },
+        task: standaloneTask(
+          this.runId,
+          'predictions',
+          'lathe.serve',
+          { sampleRate: this.options.sampleRate },
+          now,
+        ),
       },
     ]);
     this.started = true;

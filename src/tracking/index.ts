@@ -5,13 +5,13 @@
  * to 10,000 per transaction, never one round trip per call.
  */
 import { randomBytes } from 'node:crypto';
-import { hostname } from 'node:os';
 import { ARTIFACT_TYPES } from '../dsl/vocabulary.js';
 import { newRunId } from '../engine/run-engine.js';
 import { LatheError } from '../errors.js';
 import { openWorkspace, type Workspace } from '../runtime/workspace.js';
 import type { ArtifactTypeName } from '../spec/schema.js';
 import type { MetricPoint, RunStatus, StoreOp } from '../store/metadata-store.js';
+import { openStandaloneRunOps, standaloneTask } from '../store/standalone-run.js';
 import { checkTrackingKey, ParamConflictError } from '../store/tracking.js';
 
 export interface TrackRunOptions {
@@ -62,34 +62,19 @@ export class TrackedRun {
     const id = newRunId();
     const digest = `experiment:${experiment}`;
     try {
-      await workspace.store.commit([
-        {
-          op: 'putPipeline',
-          pipeline: {
-            digest,
-            name: experiment,
-            spec: { kind: 'experiment', name: experiment },
-            createdAt: now,
-          },
-        },
-        {
-          op: 'putRun',
-          run: {
+      await workspace.store.commit(
+        openStandaloneRunOps(
+          {
             id,
-            pipelineDigest: digest,
-            pipelineName: experiment,
+            name: experiment,
+            digest,
+            spec: { kind: 'experiment', name: experiment },
             params: options.params ?? {},
-            status: 'running',
             source: process.argv[1] ?? null,
-            createdAt: now,
-            startedAt: now,
-            finishedAt: null,
-            error: null,
-            runnerPid: process.pid,
-            runnerHost: hostname(),
           },
-        },
-      ]);
+          now,
+        ),
+      );
     } catch (error) {
       await workspace.close();
       throw error;
@@ -199,7 +184,7 @@ export class TrackedRun {
     const id = `a_${now.toString(36)}${randomBytes(6).toString('hex')}`;
     const ops: StoreOp[] = [];
     if (!this.taskStored) {
-      ops.push({ op: 'putTask', task: trackedTask(this.id, now) });
+      ops.push({ op: 'putTask', task: standaloneTask(this.id, 'tracked', 'lathe.tracking', null, now) });
       this.taskStored = true;
     }
     ops.push(
@@ -283,29 +268,6 @@ export class TrackedRun {
   private open(): void {
     if (this.ended) throw new LatheError('RUN_ENDED', `run ${this.id} has ended: start another to log more`);
   }
-}
-
-/** The task a tracked run's artifacts are outputs of (a run's artifacts hang off tasks). */
-function trackedTask(runId: string, now: number) {
-  return {
-    id: `${runId}/tracked`,
-    runId,
-    name: 'tracked',
-    specTask: 'tracked',
-    component: 'lathe.tracking',
-    status: 'running' as const,
-    attempts: 1,
-    cacheKey: null,
-    cachedFrom: null,
-    params: null,
-    outputs: null,
-    startedAt: now,
-    finishedAt: null,
-    exitCode: null,
-    error: null,
-    errorStack: null,
-    reason: null,
-  };
 }
 
 /**
