@@ -5,8 +5,9 @@
  * corrected for testing many columns at once (Benjamini–Hochberg), and an effect-size floor stops
  * large samples from flagging negligible differences.
  *
- * The heavy lifting (sorting two million values, cumulative distributions, binning) is SQL on
- * DuckDB; the distributions of the test statistics are computed in `stat-tests.ts`.
+ * DuckDB counts, bins and sorts; KS and Wasserstein walk the two sorted samples in memory (or,
+ * beyond `maxSortedInMemory` values, run as SQL window queries out of core); the test
+ * statistics' distributions are computed in `stat-tests.ts`.
  */
 import { isNumeric, type LogicalType } from './columns.js';
 import { DataUsageError } from './data-errors.js';
@@ -17,11 +18,15 @@ import {
   benjaminiHochberg,
   chiSquaredHomogeneity,
   cramersV,
+  histogramOfSorted,
   jensenShannonDistance,
+  ksStatisticSorted,
   ksTwoSamplePValue,
   lInfinityDistance,
   populationStabilityIndex,
+  populationStd,
   sturgesBinEdges,
+  wassersteinDistanceSorted,
 } from './stat-tests.js';
 import { histogramCounts, isLoadedTable, nextDown } from './statistics.js';
 import { DRIFT_METHODS, type DriftMethod } from './vocabulary.js';
@@ -64,7 +69,15 @@ export interface DriftOptions {
   driftShare?: number;
   /** Reference rows up to which the p-value tests are the automatic choice (default 1000). */
   smallSampleRows?: number;
+  /**
+   * KS and Wasserstein sort both samples of a column in memory (8 bytes per value) up to this
+   * many values in all (default 20,000,000); beyond, DuckDB computes the cumulative
+   * distributions in SQL, out of core and slower.
+   */
+  maxSortedInMemory?: number;
 }
+
+const MAX_SORTED_IN_MEMORY = 20_000_000;
 
 export interface DriftDistribution {
   /** Numbers: histogram edges shared by both samples. */
@@ -178,6 +191,14 @@ async function driftOf(
   if (options.driftShare !== undefined && !(options.driftShare >= 0 && options.driftShare <= 1)) {
     throw new DataUsageError(`drift: driftShare ${options.driftShare} must be between 0 and 1`);
   }
+  if (
+    options.maxSortedInMemory !== undefined &&
+    !(Number.isInteger(options.maxSortedInMemory) && options.maxSortedInMemory >= 0)
+  ) {
+    throw new DataUsageError(
+      `drift: maxSortedInMemory ${options.maxSortedInMemory} must be a whole number ≥ 0`,
+    );
+  }
   if (options.minEffectSize !== undefined && !(options.minEffectSize >= 0 && options.minEffectSize <= 1)) {
     throw new DataUsageError(`drift: minEffectSize ${options.minEffectSize} must be between 0 and 1`);
   }
@@ -277,8 +298,29 @@ function valueKind(type: LogicalType): 'number' | 'time' | 'text' {
   return isNumeric(type) ? 'number' : isNumberLike(type) ? 'time' : 'text';
 }
 
+function ksVerdict(result: ColumnDrift, d: number, n1: number, n2: number, options: DriftOptions): void {
+  result.statistic = d;
+  const { pValue } = ksTwoSamplePValue(d, n1, n2);
+  result.pValue = pValue;
+  result.score = pValue;
+  result.effectSize = d;
+  result.drifted = pValueVerdict(result, options);
+}
+
+/** Evidently's normed Wasserstein: the distance in units of the reference's standard deviation. */
+function wassersteinVerdict(
+  result: ColumnDrift,
+  distance: number,
+  referenceStd: number | null,
+  threshold: number,
+): void {
+  result.statistic = distance / Math.max(referenceStd ?? 0, 0.001);
+  result.score = result.statistic;
+  result.drifted = result.score >= threshold;
+}
+
 /** The population standard deviation, scaled first so that huge values cannot overflow. */
-async function populationStd(
+async function sqlPopulationStd(
   engine: DataEngine,
   view: string,
   value: string,
@@ -373,34 +415,44 @@ async function columnDrift(
     return result;
   }
   const union = `SELECT ${refValue} AS x, 0 AS s FROM ${ref.view} WHERE ${refValid} UNION ALL SELECT ${curValue} AS x, 1 AS s FROM ${cur.view} WHERE ${curValid}`;
+  const cdfMethod = method === 'ks' || method === 'wasserstein';
+  if (numeric && cdfMethod && n1 + n2 <= (options.maxSortedInMemory ?? MAX_SORTED_IN_MEMORY)) {
+    // Both samples sorted by DuckDB and compared in memory: one pass over each, and the
+    // statistics exactly as SciPy computes them.
+    const a = await engine.sortedDoubles(refValue, ref.view, refValid, n1);
+    const b = await engine.sortedDoubles(curValue, cur.view, curValid, n2);
+    const edges = sturgesBinEdges(Math.min(a[0]!, b[0]!), Math.max(a[n1 - 1]!, b[n2 - 1]!), n1 + n2);
+    result.distribution = {
+      edges,
+      reference: histogramOfSorted(a, edges),
+      current: histogramOfSorted(b, edges),
+    };
+    if (method === 'ks') ksVerdict(result, ksStatisticSorted(a, b), n1, n2, options);
+    else wassersteinVerdict(result, wassersteinDistanceSorted(a, b), populationStd(a), threshold);
+    return result;
+  }
   // Binned or categorical frequencies: what the distance methods compare and what a UI plots.
   const binned =
-    numeric && (method === 'ks' || method === 'wasserstein' || uniqueInReference > 20)
+    numeric && (cdfMethod || uniqueInReference > 20)
       ? await numericBins(engine, union, n1 + n2)
       : await categoryCounts(engine, union);
   result.distribution = binned;
-  if (method === 'ks' || method === 'wasserstein') {
+  if (cdfMethod) {
+    // Too many values to hold in memory: the cumulative distributions in SQL, out of core.
     const cdf = await engine.row<{ d: number; w: number | null }>(
       `WITH g AS (SELECT x, count_if(s = 0) AS a, count_if(s = 1) AS b FROM (${union}) GROUP BY x),
        c AS (SELECT x, sum(a) OVER w / ${n1} AS fa, sum(b) OVER w / ${n2} AS fb, lead(x) OVER (ORDER BY x) AS nx
              FROM g WINDOW w AS (ORDER BY x ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW))
        SELECT max(abs(fa - fb)) AS d, fsum(abs(fa - fb) * (nx - x)) AS w FROM c`,
     );
-    if (method === 'ks') {
-      result.statistic = Number(cdf.d);
-      const { pValue } = ksTwoSamplePValue(result.statistic, n1, n2);
-      result.pValue = pValue;
-      result.score = pValue;
-      result.effectSize = result.statistic;
-      result.drifted = pValueVerdict(result, options);
-    } else {
-      const distance = Number(cdf.w ?? 0);
-      // Evidently's normed Wasserstein: the distance in units of the reference's standard deviation.
-      const norm = Math.max((await populationStd(engine, ref.view, refValue, refValid)) ?? 0, 0.001);
-      result.statistic = distance / norm;
-      result.score = result.statistic;
-      result.drifted = result.score >= threshold;
-    }
+    if (method === 'ks') ksVerdict(result, Number(cdf.d), n1, n2, options);
+    else
+      wassersteinVerdict(
+        result,
+        Number(cdf.w ?? 0),
+        await sqlPopulationStd(engine, ref.view, refValue, refValid),
+        threshold,
+      );
     return result;
   }
   const refCounts = binned.reference;

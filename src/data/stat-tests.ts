@@ -1269,8 +1269,11 @@ export function ksTwoSamplePValue(
   return { pValue: outcome.pValue, mode: outcome.mode };
 }
 
-/** The largest distance between the empirical CDFs of two sorted samples (ks_2samp's statistic). */
-function ksStatisticSorted(a: Float64Array, b: Float64Array): number {
+/**
+ * The largest distance between the empirical CDFs of two samples sorted ascending (ks_2samp's
+ * statistic). The caller guarantees the order and finiteness (drift passes DuckDB-sorted values).
+ */
+export function ksStatisticSorted(a: Float64Array, b: Float64Array): number {
   const n1 = a.length;
   const n2 = b.length;
   let i = 0;
@@ -1534,6 +1537,49 @@ export function benjaminiHochberg(pValues: readonly number[]): number[] {
     adjusted[index] = Math.min(running, 1);
   }
   return adjusted;
+}
+
+/**
+ * Counts of a sample sorted ascending in the bins of `edges` as numpy.histogram counts them:
+ * [edges[i], edges[i+1]), the last bin closed; values outside [first, last] are not counted.
+ */
+export function histogramOfSorted(sorted: ArrayLike<number>, edges: readonly number[]): number[] {
+  const below = (edge: number, inclusive: boolean): number => {
+    // The number of values < edge (or ≤ edge), by binary search.
+    let lo = 0;
+    let hi = sorted.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (sorted[mid]! < edge || (inclusive && sorted[mid]! === edge)) lo = mid + 1;
+      else hi = mid;
+    }
+    return lo;
+  };
+  const counts: number[] = [];
+  for (let i = 0; i + 1 < edges.length; i++) {
+    const last = i + 2 === edges.length;
+    counts.push(below(edges[i + 1]!, last) - below(edges[i]!, false));
+  }
+  return counts;
+}
+
+/**
+ * numpy.std(values) (population, ddof 0): the mean and the squared deviations summed pairwise as
+ * numpy sums them. Values beyond 1e150 in magnitude are scaled first so the squares cannot
+ * overflow. Null for an empty sample.
+ */
+export function populationStd(values: Float64Array): number | null {
+  const n = values.length;
+  if (n === 0) return null;
+  let scale = 0;
+  for (let i = 0; i < n; i++) scale = Math.max(scale, Math.abs(values[i]!));
+  if (!Number.isFinite(scale)) throw new RangeError('values must be finite numbers');
+  const factor = scale > 1e150 ? scale : 1;
+  const scaled = factor === 1 ? values : values.map((v) => v / factor);
+  const mean = numpySum(scaled) / n;
+  const squares = new Float64Array(n);
+  for (let i = 0; i < n; i++) squares[i] = (scaled[i]! - mean) ** 2;
+  return Math.sqrt(numpySum(squares) / n) * factor;
 }
 
 /**

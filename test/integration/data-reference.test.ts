@@ -392,25 +392,40 @@ function checkMethod(
 for (const [name, fixture] of Object.entries(fixtures.drift)) {
   describe(`computeDrift equals SciPy / Evidently's formulas: ${name} pair (${fixture.referenceRows} / ${fixture.currentRows} rows)`, () => {
     for (const method of ALL_METHODS) {
-      it(method, async () => {
-        const { reference, current } = await pair(name);
-        const columns = fixture.columns.filter(
-          (c) => NUMBER_LIKE.has(c.kind) || (method !== 'ks' && method !== 'wasserstein'),
-        );
-        const report = await computeDrift(
-          reference,
-          current,
-          {
-            columns: columns.map((c) => c.name),
-            methods: Object.fromEntries(columns.map((c) => [c.name, method])),
-          },
-          engine,
-        );
-        const m = new Mismatches();
-        for (const e of columns) checkMethod(m, method, byName(report.columns, e.name), e);
-        expect(m.list).toEqual([]);
-      });
+      const cdf = method === 'ks' || method === 'wasserstein';
+      // KS and Wasserstein run in memory on sorted samples, or as SQL beyond maxSortedInMemory.
+      for (const maxSortedInMemory of cdf ? [undefined, 0] : [undefined]) {
+        it(`${method}${maxSortedInMemory === 0 ? ' (out of core, in SQL)' : ''}`, async () => {
+          const { reference, current } = await pair(name);
+          const columns = fixture.columns.filter((c) => NUMBER_LIKE.has(c.kind) || !cdf);
+          const report = await computeDrift(
+            reference,
+            current,
+            {
+              columns: columns.map((c) => c.name),
+              methods: Object.fromEntries(columns.map((c) => [c.name, method])),
+              ...(maxSortedInMemory === undefined ? {} : { maxSortedInMemory }),
+            },
+            engine,
+          );
+          const m = new Mismatches();
+          for (const e of columns) checkMethod(m, method, byName(report.columns, e.name), e);
+          expect(m.list).toEqual([]);
+        });
+      }
     }
+
+    it('KS and Wasserstein give the same histograms in memory and out of core', async () => {
+      const { reference, current } = await pair(name);
+      const columns = fixture.columns.filter((c) => NUMBER_LIKE.has(c.kind)).map((c) => c.name);
+      for (const method of ['ks', 'wasserstein'] as const) {
+        const options = { columns, methods: Object.fromEntries(columns.map((c) => [c, method])) };
+        const inMemory = await computeDrift(reference, current, options, engine);
+        const inSql = await computeDrift(reference, current, { ...options, maxSortedInMemory: 0 }, engine);
+        expect(inMemory.columns.map((c) => c.distribution)).toEqual(inSql.columns.map((c) => c.distribution));
+        expect(inMemory.columns.map((c) => c.drifted)).toEqual(inSql.columns.map((c) => c.drifted));
+      }
+    });
 
     it('chooses the method as Evidently does (KS / chi-squared up to 1000 reference rows, then Wasserstein / Jensen–Shannon)', async () => {
       const { reference, current } = await pair(name);

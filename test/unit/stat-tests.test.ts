@@ -6,11 +6,13 @@ import {
   chiSquaredSurvival,
   cramersV,
   fillZeroProportions,
+  histogramOfSorted,
   jensenShannonDistance,
   ksTwoSample,
   ksTwoSamplePValue,
   lInfinityDistance,
   populationStabilityIndex,
+  populationStd,
   sturgesBinEdges,
   wassersteinDistance,
   wassersteinDistanceSorted,
@@ -235,6 +237,26 @@ describe('sturgesBinEdges', () => {
     for (const c of fixtures.sturges) {
       expectAllClose(sturgesBinEdges(c.min, c.max, c.n), c.edges, `sturges(${c.min}, ${c.max}, ${c.n})`);
     }
+  });
+});
+
+describe('histogramOfSorted', () => {
+  it('counts as numpy.histogram does: [a, b) bins, the last one closed, values outside left out', () => {
+    // numpy.histogram([0, 1, 1, 2, 3, 3], [0, 1, 2, 3]) → [1, 2, 3]
+    expect(histogramOfSorted([0, 1, 1, 2, 3, 3], [0, 1, 2, 3])).toEqual([1, 2, 3]);
+    // numpy.histogram([-1, 0.5, 2.5, 4], [0, 1, 2, 3]) → [1, 0, 1]
+    expect(histogramOfSorted([-1, 0.5, 2.5, 4], [0, 1, 2, 3])).toEqual([1, 0, 1]);
+    expect(histogramOfSorted([], [0, 1])).toEqual([0]);
+  });
+});
+
+describe('populationStd', () => {
+  it('equals numpy.std (ddof 0), also for values whose squares overflow', () => {
+    // numpy.std([1, 2, 3, 4]) = 1.118033988749895
+    expect(populationStd(Float64Array.from([1, 2, 3, 4]))).toBe(1.118033988749895);
+    expect(populationStd(Float64Array.from([5]))).toBe(0);
+    expect(populationStd(Float64Array.from([1e200, -1e200]))).toBeCloseTo(1e200, -186);
+    expect(populationStd(new Float64Array(0))).toBeNull();
   });
 });
 
