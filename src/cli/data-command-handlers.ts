@@ -41,6 +41,8 @@ function fileSourceFrom(path: string, values: Record<string, any>): FileSource {
     }
     csv.encoding = values.encoding;
   }
+  if (values['date-format'] !== undefined) csv.dateFormat = values['date-format'];
+  if (values['timestamp-format'] !== undefined) csv.timestampFormat = values['timestamp-format'];
   source.csv = csv;
   return source;
 }

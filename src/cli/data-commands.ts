@@ -28,6 +28,16 @@ export const SOURCE_OPTIONS: Record<string, OptionSpec> = {
     description: 'CSV encoding: utf-8 (default), utf-16, latin-1',
     placeholder: 'enc',
   },
+  'date-format': {
+    type: 'string',
+    description: "how CSV dates are written, e.g. '%m/%d/%Y' (default: sniffed)",
+    placeholder: 'fmt',
+  },
+  'timestamp-format': {
+    type: 'string',
+    description: "how CSV timestamps are written, e.g. '%d/%m/%Y %H:%M' (default: sniffed)",
+    placeholder: 'fmt',
+  },
   json: { type: 'boolean', description: 'print JSON' },
 };
 

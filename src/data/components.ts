@@ -86,6 +86,8 @@ export const ingestFile = component({
     encoding: z.enum(['utf-8', 'utf-16', 'latin-1']).optional(),
     nullValues: z.array(z.string()).optional(),
     types: z.record(z.string(), z.string()).optional(),
+    dateFormat: z.string().min(1).optional(),
+    timestampFormat: z.string().min(1).optional(),
   },
   outputs: { dataset: Dataset, rows: z.number().int() },
   cache: false,
@@ -95,6 +97,8 @@ export const ingestFile = component({
     if (params.encoding !== undefined) csv.encoding = params.encoding;
     if (params.nullValues !== undefined) csv.nullValues = params.nullValues;
     if (params.types !== undefined) csv.types = params.types;
+    if (params.dateFormat !== undefined) csv.dateFormat = params.dateFormat;
+    if (params.timestampFormat !== undefined) csv.timestampFormat = params.timestampFormat;
     const source: DataSource = { kind: 'file', path: resolve(params.path), csv };
     if (params.format) source.format = params.format;
     return withEngine(undefined, async (engine) => {

@@ -169,7 +169,8 @@ export function csvMessage(error: unknown): string {
   const first = (lines[0] ?? text).replace(/^[A-Za-z ]+Error: /, '');
   // DuckDB's CSV errors put the useful reason on a later line.
   const reason = lines.find(
-    (line, index) => index > 0 && !line.startsWith('Original Line') && !/^\s/.test(line),
+    (line, index) =>
+      index > 0 && !line.startsWith('Original Line') && !line.startsWith('LINE ') && !/^\s/.test(line),
   );
   const message = reason && !first.includes(reason) ? `${first} ${reason}` : first;
   // The sniffer gives up on a file it cannot split into rows; say what usually causes that.
@@ -251,4 +252,71 @@ export async function mixedTypeWarnings(engine: DataEngine, table: LoadedTable):
 
 export function truncate(text: string, max: number): string {
   return text.length > max ? `${text.slice(0, max)}…` : text;
+}
+
+/**
+ * DuckDB's sniffer reads 03/04/2024 day first when no value tells day from month. When every date
+ * of a column could be read either way (no day above 12, and not all with day = month), that is
+ * a guess the user has to confirm: a warning names the column, the format read and the other one.
+ */
+export async function ambiguousDateWarnings(
+  engine: DataEngine,
+  path: string,
+  table: LoadedTable,
+  options: CsvOptions,
+  delimiter: string,
+): Promise<string[]> {
+  const warnings: string[] = [];
+  for (const [option, type, given] of [
+    ['dateFormat', 'DATE', options.dateFormat],
+    ['timestampFormat', 'TIMESTAMP', options.timestampFormat],
+  ] as const) {
+    if (given && !table.columns.some((column) => column.type === type)) {
+      warnings.push(
+        `${option} '${given}' read no column as ${type}: columns whose values do not all parse with it are kept as text (to make such values errors instead, also give the column's type, e.g. types: { name: '${type}' })`,
+      );
+    }
+  }
+  const dated = table.columns.filter(
+    (column) =>
+      (column.type === 'DATE' && !options.dateFormat) ||
+      (column.type === 'TIMESTAMP' && !options.timestampFormat),
+  );
+  if (dated.length === 0 || table.rowCount === 0) return warnings;
+  let formats: { DateFormat: string | null; TimestampFormat: string | null };
+  try {
+    const args = [`delim = ${quoteString(delimiter)}`, `header = ${options.header ?? true}`];
+    if (options.encoding) args.push(`encoding = ${quoteString(options.encoding)}`);
+    formats = await engine.row(
+      `SELECT DateFormat, TimestampFormat FROM sniff_csv(${quoteString(path)}, ${args.join(', ')})`,
+    );
+  } catch {
+    return warnings;
+  }
+  const checked = dated.flatMap((column) => {
+    const format = column.type === 'DATE' ? formats.DateFormat : formats.TimestampFormat;
+    // Year-first formats are ISO-like (%Y-%m-%d): DuckDB never tries %Y-%d-%m.
+    return format && /^%[dm]/.test(format) && format.includes('%d') && format.includes('%m')
+      ? [{ column, format }]
+      : [];
+  });
+  if (checked.length === 0) return warnings;
+  const parts = checked.map(({ column, format }, i) => {
+    const c = quoteIdent(column.name);
+    return `count_if(day(${c}) > 12) AS over${i}, count_if(day(${c}) <> month(${c})) AS differ${i}, strftime(min(${c}) FILTER (WHERE day(${c}) <> month(${c})), ${quoteString(format)}) AS written${i}, strftime(min(${c}) FILTER (WHERE day(${c}) <> month(${c})), '%Y-%m-%d') AS read${i}`;
+  });
+  const counts = await engine.row<Record<string, number | string | null>>(
+    `SELECT ${parts.join(', ')} FROM ${table.view}`,
+  );
+  checked.forEach(({ column, format }, i) => {
+    if (Number(counts[`over${i}`] ?? 0) > 0 || Number(counts[`differ${i}`] ?? 0) === 0) return;
+    const other = format.replace(/%d|%m/g, (code) => (code === '%d' ? '%m' : '%d'));
+    const order = format.startsWith('%d') ? 'day first' : 'month first';
+    const option =
+      column.type === 'DATE' ? 'dateFormat / --date-format' : 'timestampFormat / --timestamp-format';
+    warnings.push(
+      `column '${column.name}': dates such as ${counts[`written${i}`]} were read ${order} (${format}, so ${counts[`read${i}`]}), but no day is above 12, so ${other} fits too; give the format to say which (${option})`,
+    );
+  });
+  return warnings;
 }

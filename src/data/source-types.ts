@@ -18,6 +18,10 @@ export interface CsvOptions {
   nullValues?: string[];
   /** Column types to use instead of the sniffed ones, e.g. { zip: 'VARCHAR' }. */
   types?: Record<string, string>;
+  /** How dates are written, in strftime codes, e.g. '%m/%d/%Y' (default: sniffed). */
+  dateFormat?: string;
+  /** How timestamps are written, e.g. '%d/%m/%Y %H:%M' (default: sniffed). */
+  timestampFormat?: string;
 }
 
 export interface FileSource {

@@ -11,6 +11,7 @@ import { logicalTypeOf } from './columns.js';
 import { DataSourceError } from './data-errors.js';
 import { type DataEngine, duckdbMessage, quoteString } from './duckdb.js';
 import {
+  ambiguousDateWarnings,
   checkJsonArrayEnd,
   countsFileLines,
   csvMessage,
@@ -156,6 +157,7 @@ async function loadFile(engine: DataEngine, source: FileSource, id: string): Pro
     const csv = source.csv ?? {};
     const delimiter = csv.delimiter ?? (format === 'tsv' ? '\t' : ',');
     loaded.warnings.push(...(await headerWarnings(path, loaded, csv, delimiter)));
+    loaded.warnings.push(...(await ambiguousDateWarnings(engine, path, loaded, csv, delimiter)));
   }
   loaded.warnings.push(...(await mixedTypeWarnings(engine, loaded)));
   for (const column of loaded.columns) {
@@ -186,6 +188,8 @@ async function loadCsv(
   ];
   if (options.encoding) args.push(`encoding = ${quoteString(options.encoding)}`);
   if (options.nullValues) args.push(`nullstr = [${options.nullValues.map(quoteString).join(', ')}]`);
+  if (options.dateFormat) args.push(`dateformat = ${quoteString(options.dateFormat)}`);
+  if (options.timestampFormat) args.push(`timestampformat = ${quoteString(options.timestampFormat)}`);
   if (options.types) {
     const entries = Object.entries(options.types).map(
       ([name, type]) => `${quoteString(name)}: ${quoteString(type)}`,

@@ -389,6 +389,84 @@ describe('encodings', () => {
 
 // ---------------------------------------------------------------------------------------------
 
+describe('dates that could be day first or month first', () => {
+  const ambiguous = 'id,d,ts\n1,03/04/2024,03/04/2024 10:00:00\n2,05/06/2024,05/06/2024 11:30:00\n';
+
+  it('when no day is above 12, a warning names the column, the format read and the other one', async () => {
+    const { name, path } = write('ambiguous-dates.csv', ambiguous);
+    const table = await loadTable(engine, path);
+    expect(table.warnings).toEqual([
+      "column 'd': dates such as 03/04/2024 were read day first (%d/%m/%Y, so 2024-04-03), but no day is above 12, so %m/%d/%Y fits too; give the format to say which (dateFormat / --date-format)",
+      "column 'ts': dates such as 03/04/2024 10:00:00 were read day first (%d/%m/%Y %H:%M:%S, so 2024-04-03), but no day is above 12, so %m/%d/%Y %H:%M:%S fits too; give the format to say which (timestampFormat / --timestamp-format)",
+    ]);
+    const result = await stats([name, '--json']);
+    expect(result.code).toBe(0);
+    expect(parseJson<DatasetStatistics>(result).warnings).toEqual(table.warnings);
+  });
+
+  it('a day above 12 settles it: no warning', async () => {
+    const { path } = write('dates-day-first.csv', 'id,d\n1,03/04/2024\n2,25/06/2024\n');
+    const table = await loadTable(engine, path);
+    expect(table.warnings).toEqual([]);
+    expect(
+      await engine.rows(`SELECT strftime(d, '%Y-%m-%d') AS d FROM ${table.view} ORDER BY __lathe_row`),
+    ).toEqual([{ d: '2024-04-03' }, { d: '2024-06-25' }]);
+  });
+
+  it('the formats given are used, with no warning (library and CLI)', async () => {
+    const { name, path } = write('dates-month-first.csv', ambiguous);
+    const table = await loadTable(engine, {
+      kind: 'file',
+      path,
+      csv: { dateFormat: '%m/%d/%Y', timestampFormat: '%m/%d/%Y %H:%M:%S' },
+    });
+    expect(table.warnings).toEqual([]);
+    expect(
+      await engine.rows(
+        `SELECT strftime(d, '%Y-%m-%d') AS d, strftime(ts, '%Y-%m-%d %H:%M') AS ts FROM ${table.view} ORDER BY __lathe_row`,
+      ),
+    ).toEqual([
+      { d: '2024-03-04', ts: '2024-03-04 10:00' },
+      { d: '2024-05-06', ts: '2024-05-06 11:30' },
+    ]);
+    const result = await stats([
+      name,
+      '--date-format',
+      '%m/%d/%Y',
+      '--timestamp-format',
+      '%m/%d/%Y %H:%M:%S',
+      '--json',
+    ]);
+    expect(result.code, result.stderr).toBe(0);
+    const d = column(parseJson<DatasetStatistics>(result), 'd');
+    expect(d.temporal).toEqual({ min: '2024-03-04', max: '2024-05-06' });
+  });
+
+  it('a format that reads no column as dates is a warning; with the type given, a value that does not fit is a bad line', async () => {
+    const { path } = write('dates-wrong-format.csv', 'id,d\n1,03/04/2024\n2,25/06/2024\n');
+    const table = await loadTable(engine, { kind: 'file', path, csv: { dateFormat: '%m/%d/%Y' } });
+    expect(table.columns.find((c) => c.name === 'd')?.type).toBe('VARCHAR');
+    expect(table.warnings).toEqual([
+      "dateFormat '%m/%d/%Y' read no column as DATE: columns whose values do not all parse with it are kept as text (to make such values errors instead, also give the column's type, e.g. types: { name: 'DATE' })",
+    ]);
+    const error = await loadError({
+      kind: 'file',
+      path,
+      csv: { dateFormat: '%m/%d/%Y', types: { d: 'DATE' } },
+    });
+    expect(error.line).toBe(3);
+    expect(error.message).toMatch(/column 'd'/);
+  });
+
+  it('a format DuckDB cannot parse is an error naming it', async () => {
+    const { path } = write('dates-bad-format.csv', ambiguous);
+    const error = await loadError({ kind: 'file', path, csv: { dateFormat: '%Q' } });
+    expect(error.message).toMatch(/dates-bad-format\.csv: .*DATEFORMAT.*%Q$/);
+  });
+});
+
+// ---------------------------------------------------------------------------------------------
+
 describe('files that cannot be read', () => {
   it('a missing file', async () => {
     const path = join(dir, 'does-not-exist.csv');
