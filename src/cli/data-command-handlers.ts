@@ -11,8 +11,8 @@ import {
 import { withEngine } from '../data/duckdb.js';
 import { type ExpectationSuite, loadExpectationSuiteFile } from '../data/expectations.js';
 import { type DatasetSchema, inferSchema, loadSchemaFile, schemaToYaml } from '../data/schema.js';
-import type { CsvOptions, FileSource, LoadedTable } from '../data/source-types.js';
-import { FILE_FORMATS, type FileFormat, loadTable } from '../data/sources.js';
+import type { CsvOptions, DataSource, FileSource, LoadedTable } from '../data/source-types.js';
+import { FILE_FORMATS, type FileFormat, loadTable, type QueryDatabase } from '../data/sources.js';
 import { computeStatistics, type DatasetStatistics } from '../data/statistics.js';
 import { checkLine, type ValidationReport, validateDataset } from '../data/validate.js';
 import { UsageError } from '../errors.js';
@@ -45,6 +45,69 @@ function fileSourceFrom(path: string, values: Record<string, any>): FileSource {
   if (values['timestamp-format'] !== undefined) csv.timestampFormat = values['timestamp-format'];
   source.csv = csv;
   return source;
+}
+
+const DATABASE_OPTIONS = ['sqlite', 'duckdb', 'postgres-env'] as const;
+const FILE_ONLY_OPTIONS = [
+  'format',
+  'delimiter',
+  'no-header',
+  'bad-lines',
+  'encoding',
+  'date-format',
+  'timestamp-format',
+] as const;
+
+/** The database a --query reads, from --sqlite, --duckdb or --postgres-env (exactly one). */
+function databaseFrom(values: Record<string, any>): { database: QueryDatabase; connection: string } {
+  const given = DATABASE_OPTIONS.filter((option) => values[option] !== undefined);
+  if (given.length !== 1) {
+    throw new UsageError(
+      given.length === 0
+        ? '--query needs the database it reads: --sqlite FILE, --duckdb FILE or --postgres-env NAME'
+        : `give one database, not ${given.map((option) => `--${option}`).join(' and ')}`,
+    );
+  }
+  if (values.sqlite !== undefined) return { database: 'sqlite', connection: values.sqlite };
+  if (values.duckdb !== undefined) return { database: 'duckdb', connection: values.duckdb };
+  const name = values['postgres-env'] as string;
+  const url = process.env[name];
+  if (!url) throw new UsageError(`--postgres-env ${name}: the environment variable is not set`);
+  return { database: 'postgres', connection: url };
+}
+
+/**
+ * The sources a command reads: `count` files from the arguments, or, with --query (and, for two,
+ * --current-query), queries on one database.
+ */
+function sourcesFrom(args: string[], values: Record<string, any>, count: 1 | 2): DataSource[] {
+  const queries: string[] | undefined =
+    values.query !== undefined
+      ? count === 2
+        ? [values.query, values['current-query']]
+        : [values.query]
+      : undefined;
+  if (!queries) {
+    const stray = [...DATABASE_OPTIONS, 'current-query'].find((option) => values[option] !== undefined);
+    if (stray) throw new UsageError(`--${stray} goes with --query`);
+    if (args.length !== count) {
+      throw new UsageError(
+        count === 1
+          ? 'give a file, or --query with --sqlite, --duckdb or --postgres-env'
+          : 'give the reference and the current file, or --query and --current-query with a database',
+      );
+    }
+    return args.map((path) => fileSourceFrom(path, values));
+  }
+  if (args.length > 0)
+    throw new UsageError(`give either ${count === 1 ? 'a file' : 'files'} or --query, not both`);
+  if (count === 2 && values['current-query'] === undefined) {
+    throw new UsageError('--query gives the reference rows; give the current ones with --current-query');
+  }
+  const fileOption = FILE_ONLY_OPTIONS.find((option) => values[option] !== undefined);
+  if (fileOption) throw new UsageError(`--${fileOption} is for files, not --query`);
+  const { database, connection } = databaseFrom(values);
+  return queries.map((query) => ({ kind: 'query', database, connection, query }));
 }
 
 /** Load warnings and skipped lines on stderr; `stats` leaves warnings to its own output. */
@@ -86,7 +149,7 @@ export async function runDataStats({
   if (topK !== undefined) options.topK = topK;
   if (bins !== undefined) options.histogramBins = bins;
   const stats = await withEngine(undefined, async (engine) => {
-    const loaded = await loadTable(engine, fileSourceFrom(args[0]!, values));
+    const loaded = await loadTable(engine, sourcesFrom(args, values, 1)[0]!);
     printLoadNotes(loaded, Boolean(values.json));
     return computeStatistics(loaded, options, engine);
   });
@@ -162,7 +225,7 @@ export async function runDataSchemaInfer({
     throw new UsageError(`--max-domain: '${values['max-domain']}' must be a whole number ≥ 0`);
   }
   const stats = await withEngine(undefined, async (engine) => {
-    const loaded = await loadTable(engine, fileSourceFrom(args[0]!, values));
+    const loaded = await loadTable(engine, sourcesFrom(args, values, 1)[0]!);
     printLoadNotes(loaded);
     // A domain needs every value: keep at least as many top values as the largest domain.
     return computeStatistics(loaded, { topK: Math.max(20, maxDomainSize ?? 0) }, engine);
@@ -191,7 +254,7 @@ export async function runDataValidate({
     ? loadExpectationSuiteFile(values.expectations)
     : undefined;
   const report = await withEngine(undefined, async (engine) => {
-    const loaded = await loadTable(engine, fileSourceFrom(args[0]!, values));
+    const loaded = await loadTable(engine, sourcesFrom(args, values, 1)[0]!);
     printLoadNotes(loaded);
     return validateDataset(
       loaded,
@@ -273,9 +336,10 @@ export async function runDataDrift({
   const share = fraction(values.share, 'share');
   if (share !== undefined) options.driftShare = share;
   const report = await withEngine(undefined, async (engine) => {
-    const reference = await loadTable(engine, fileSourceFrom(args[0]!, values));
+    const [referenceSource, currentSource] = sourcesFrom(args, values, 2);
+    const reference = await loadTable(engine, referenceSource!);
     printLoadNotes(reference);
-    const current = await loadTable(engine, fileSourceFrom(args[1]!, values));
+    const current = await loadTable(engine, currentSource!);
     printLoadNotes(current);
     return values.skew
       ? computeSkew(reference, current, options, engine)

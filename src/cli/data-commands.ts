@@ -38,13 +38,33 @@ export const SOURCE_OPTIONS: Record<string, OptionSpec> = {
     description: "how CSV timestamps are written, e.g. '%d/%m/%Y %H:%M' (default: sniffed)",
     placeholder: 'fmt',
   },
+  query: {
+    type: 'string',
+    description: 'read the rows of this SELECT instead of a file (with --sqlite, --duckdb or --postgres-env)',
+    placeholder: 'sql',
+  },
+  sqlite: {
+    type: 'string',
+    description: 'the SQLite database --query reads (read-only)',
+    placeholder: 'file',
+  },
+  duckdb: {
+    type: 'string',
+    description: 'the DuckDB database --query reads (read-only)',
+    placeholder: 'file',
+  },
+  'postgres-env': {
+    type: 'string',
+    description: 'the environment variable that holds the postgres:// URL --query reads',
+    placeholder: 'name',
+  },
   json: { type: 'boolean', description: 'print JSON' },
 };
 
 export const dataStatsCommand: CommandSpec = {
   name: 'data stats',
-  args: '<file>',
-  summary: 'Per-column statistics of a CSV/TSV, Parquet or JSON file.',
+  args: '[<file>]',
+  summary: 'Per-column statistics of a CSV/TSV, Parquet or JSON file, or of a query (--query).',
   details:
     'Counts, missing and distinct values; min, max, mean, std, zeros, NaN/±Infinity, quantiles and a histogram for numbers;\ntop values and lengths for text; the range of dates. --json prints the Statistics artifact format.',
   options: {
@@ -57,7 +77,7 @@ export const dataStatsCommand: CommandSpec = {
     bins: { type: 'string', description: 'histogram bins (default 20)', placeholder: 'n' },
     out: { type: 'string', description: 'also write the statistics JSON to this file', placeholder: 'file' },
   },
-  minArgs: 1,
+  minArgs: 0,
   maxArgs: 1,
   noWorkspace: true,
   async handler(context) {
@@ -68,9 +88,10 @@ export const dataStatsCommand: CommandSpec = {
 
 export const dataSchemaInferCommand: CommandSpec = {
   name: 'data schema infer',
-  args: '<file>',
+  args: '[<file>]',
   summary: 'Infers a dataset schema and prints it as YAML to edit and commit.',
-  details: 'Example: lathe data schema infer data/train.csv > schema.yaml',
+  details:
+    'Example: lathe data schema infer data/train.csv > schema.yaml\nFrom a database: lathe data schema infer --sqlite shop.db --query "SELECT * FROM orders"',
   options: {
     ...SOURCE_OPTIONS,
     'max-domain': {
@@ -80,7 +101,7 @@ export const dataSchemaInferCommand: CommandSpec = {
     },
     'no-ranges': { type: 'boolean', description: 'do not infer numeric ranges' },
   },
-  minArgs: 1,
+  minArgs: 0,
   maxArgs: 1,
   noWorkspace: true,
   async handler(context) {
@@ -91,8 +112,9 @@ export const dataSchemaInferCommand: CommandSpec = {
 
 export const dataValidateCommand: CommandSpec = {
   name: 'data validate',
-  args: '<file>',
-  summary: 'Checks a file against a schema and/or an expectation suite. Exits 1 when a check fails.',
+  args: '[<file>]',
+  summary:
+    'Checks a file (or a query) against a schema and/or an expectation suite. Exits 1 when a check fails.',
   details:
     'Lists every check with its result; failed ones show the observed value and sample failing rows.\nWith --warn, failures are reported but the exit code is 0.',
   options: {
@@ -103,7 +125,7 @@ export const dataValidateCommand: CommandSpec = {
     all: { type: 'boolean', description: 'list passed checks too' },
     out: { type: 'string', description: 'also write the report JSON to this file', placeholder: 'file' },
   },
-  minArgs: 1,
+  minArgs: 0,
   maxArgs: 1,
   noWorkspace: true,
   async handler(context) {
@@ -114,16 +136,23 @@ export const dataValidateCommand: CommandSpec = {
 
 export const dataDriftCommand: CommandSpec = {
   name: 'data drift',
-  args: '<reference> <current>',
-  summary: 'Compares two files column by column and reports drift (or training/serving skew with --skew).',
+  args: '[<reference> <current>]',
+  summary:
+    'Compares two files (or queries) column by column and reports drift (or training/serving skew with --skew).',
   details: [
     'Methods: auto (default: KS or chi-squared when the reference has ≤ 1000 rows, else normed Wasserstein',
     'or Jensen–Shannon, as Evidently), ks, chisquare, wasserstein, psi, jensenshannon, linf.',
     'Every column is reported with its statistic, p-value or score, threshold and verdict.',
     'Exits 0 whether or not drift is found; --fail-on-drift exits 1 when dataset drift is detected.',
+    'From a database: --query gives the reference rows and --current-query the current ones.',
   ].join('\n'),
   options: {
     ...SOURCE_OPTIONS,
+    'current-query': {
+      type: 'string',
+      description: 'with --query: the SELECT that gives the current rows (same database)',
+      placeholder: 'sql',
+    },
     method: { type: 'string', description: `auto, ${DRIFT_METHODS.join(', ')}`, placeholder: 'name' },
     threshold: {
       type: 'string',
@@ -157,7 +186,7 @@ export const dataDriftCommand: CommandSpec = {
     'fail-on-drift': { type: 'boolean', description: 'exit 1 when dataset drift is detected' },
     out: { type: 'string', description: 'also write the report JSON to this file', placeholder: 'file' },
   },
-  minArgs: 2,
+  minArgs: 0,
   maxArgs: 2,
   noWorkspace: true,
   async handler(context) {
