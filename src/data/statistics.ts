@@ -233,10 +233,14 @@ async function statisticsOf(
     if (isNumeric(column.logicalType)) {
       // Unfiltered: right when there is no NaN or ±Infinity (the usual case, and the fast one);
       // columns that have any get these again over their finite values below.
+      // Integers are averaged as integers (DuckDB sums them exactly in 128 bits), so a BIGINT
+      // beyond 2^53 does not round before it is summed; other numbers as doubles.
       first.push(
         `min(c${i})::DOUBLE AS min${i}`,
         `max(c${i})::DOUBLE AS max${i}`,
-        `avg(c${i}::DOUBLE) AS mean${i}`,
+        column.logicalType === 'integer'
+          ? `avg(c${i})::DOUBLE AS mean${i}`
+          : `avg(c${i}::DOUBLE) AS mean${i}`,
       );
       first.push(`count_if(c${i} = 0) AS zeros${i}`);
       if (isFloatType(column.type)) first.push(`count_if(NOT isfinite(c${i})) AS nonfinite${i}`);
