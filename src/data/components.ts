@@ -325,6 +325,8 @@ const DriftParams = {
   correction: z.enum(['none', 'bh']).default('none'),
   minEffectSize: z.number().min(0).max(1).optional(),
   driftShare: z.number().min(0).max(1).default(0.5),
+  /** KS/Wasserstein sort in memory up to this many values per column, in SQL beyond. */
+  maxSortedInMemory: z.number().int().min(0).optional(),
 };
 
 function driftOptions(params: {
@@ -335,6 +337,7 @@ function driftOptions(params: {
   correction: 'none' | 'bh';
   minEffectSize?: number | undefined;
   driftShare: number;
+  maxSortedInMemory?: number | undefined;
 }): Parameters<typeof computeDrift>[2] {
   const options: Parameters<typeof computeDrift>[2] = {
     correction: params.correction,
@@ -345,6 +348,7 @@ function driftOptions(params: {
   if (params.methods) options.methods = params.methods;
   if (params.thresholds) options.thresholds = params.thresholds;
   if (params.minEffectSize !== undefined) options.minEffectSize = params.minEffectSize;
+  if (params.maxSortedInMemory !== undefined) options.maxSortedInMemory = params.maxSortedInMemory;
   return options;
 }
 
