@@ -8,11 +8,17 @@ import {
   type DriftOptions,
   type DriftReport,
 } from '../data/drift.js';
-import { withEngine } from '../data/duckdb.js';
+import { type DataEngine, withEngine } from '../data/duckdb.js';
 import { type ExpectationSuite, loadExpectationSuiteFile } from '../data/expectations.js';
 import { type DatasetSchema, inferSchema, loadSchemaFile, schemaToYaml } from '../data/schema.js';
 import type { CsvOptions, DataSource, FileSource, LoadedTable } from '../data/source-types.js';
-import { FILE_FORMATS, type FileFormat, loadTable, type QueryDatabase } from '../data/sources.js';
+import {
+  DataSourceError,
+  FILE_FORMATS,
+  type FileFormat,
+  loadTable,
+  type QueryDatabase,
+} from '../data/sources.js';
 import { computeStatistics, type DatasetStatistics } from '../data/statistics.js';
 import { checkLine, type ValidationReport, validateDataset } from '../data/validate.js';
 import { UsageError } from '../errors.js';
@@ -71,8 +77,19 @@ function databaseFrom(values: Record<string, any>): { database: QueryDatabase; c
   if (values.sqlite !== undefined) return { database: 'sqlite', connection: values.sqlite };
   if (values.duckdb !== undefined) return { database: 'duckdb', connection: values.duckdb };
   const name = values['postgres-env'] as string;
+  if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(name)) {
+    // Never echo it: it may be the URL itself, password included.
+    throw new UsageError(
+      '--postgres-env takes the name of an environment variable that holds the postgres:// URL (e.g. DATABASE_URL), not the URL itself',
+    );
+  }
   const url = process.env[name];
-  if (!url) throw new UsageError(`--postgres-env ${name}: the environment variable is not set`);
+  if (url === undefined) throw new UsageError(`--postgres-env ${name}: the environment variable is not set`);
+  if (!/^postgres(ql)?:\/\//.test(url)) {
+    throw new UsageError(
+      `--postgres-env ${name}: the variable ${url === '' ? 'is empty' : 'does not hold a postgres:// URL'}`,
+    );
+  }
   return { database: 'postgres', connection: url };
 }
 
@@ -108,6 +125,19 @@ function sourcesFrom(args: string[], values: Record<string, any>, count: 1 | 2):
   if (fileOption) throw new UsageError(`--${fileOption} is for files, not --query`);
   const { database, connection } = databaseFrom(values);
   return queries.map((query) => ({ kind: 'query', database, connection, query }));
+}
+
+/** Loads a source; a query's errors say which option gave it (both queries read one database). */
+async function loadNamed(engine: DataEngine, source: DataSource, option: string): Promise<LoadedTable> {
+  try {
+    return await loadTable(engine, source);
+  } catch (error) {
+    if (source.kind !== 'query' || !(error instanceof DataSourceError)) throw error;
+    const prefix = `${error.source}${error.line ? `:${error.line}` : ''}: `;
+    throw new DataSourceError(`${error.source} (${option})`, error.message.slice(prefix.length), error.line, {
+      cause: error,
+    });
+  }
 }
 
 /** Load warnings and skipped lines on stderr; `stats` leaves warnings to its own output. */
@@ -337,9 +367,9 @@ export async function runDataDrift({
   if (share !== undefined) options.driftShare = share;
   const report = await withEngine(undefined, async (engine) => {
     const [referenceSource, currentSource] = sourcesFrom(args, values, 2);
-    const reference = await loadTable(engine, referenceSource!);
+    const reference = await loadNamed(engine, referenceSource!, '--query');
     printLoadNotes(reference);
-    const current = await loadTable(engine, currentSource!);
+    const current = await loadNamed(engine, currentSource!, '--current-query');
     printLoadNotes(current);
     return values.skew
       ? computeSkew(reference, current, options, engine)
@@ -374,7 +404,7 @@ export function formatDrift(report: DriftReport): string {
     .map((c) => `note: ${c.column}: ${c.note}\n`)
     .join('');
   const unmatched = report.unmatchedColumns.length
-    ? `not compared (in one file only): ${report.unmatchedColumns.join(', ')}\n`
+    ? `not compared (in one dataset only): ${report.unmatchedColumns.join(', ')}\n`
     : '';
   return `${head}${table(rows, new Set([3, 4, 5, 7]))}${verdict}${notes}${unmatched}`;
 }

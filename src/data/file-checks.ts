@@ -255,23 +255,24 @@ export function truncate(text: string, max: number): string {
 }
 
 /**
- * DuckDB's sniffer reads 03/04/2024 day first when no value tells day from month. When every date
- * of a column could be read either way (no day above 12, and not all with day = month), that is
- * a guess the user has to confirm: a warning names the column, the format read and the other one.
+ * DuckDB's sniffer reads 03/04/2024 day first when no value tells day from month, and 31-12-24
+ * as 2031-12-24 (a two-digit year first). When every date of a column could be read another way,
+ * that is a guess the user has to confirm: a warning names the column, the format read and the
+ * other ones. `readArgs` are the source's read_csv arguments, so the sniffer sees what the load saw.
  */
 export async function ambiguousDateWarnings(
   engine: DataEngine,
   path: string,
   table: LoadedTable,
   options: CsvOptions,
-  delimiter: string,
+  readArgs: string[],
 ): Promise<string[]> {
   const warnings: string[] = [];
   for (const [option, type, given] of [
     ['dateFormat', 'DATE', options.dateFormat],
     ['timestampFormat', 'TIMESTAMP', options.timestampFormat],
   ] as const) {
-    if (given && !table.columns.some((column) => column.type === type)) {
+    if (given && !table.columns.some((column) => column.type.startsWith(type))) {
       warnings.push(
         `${option} '${given}' read no column as ${type}: columns whose values do not all parse with it are kept as text (to make such values errors instead, also give the column's type, e.g. types: { name: '${type}' })`,
       );
@@ -285,37 +286,50 @@ export async function ambiguousDateWarnings(
   if (dated.length === 0 || table.rowCount === 0) return warnings;
   let formats: { DateFormat: string | null; TimestampFormat: string | null };
   try {
-    const args = [`delim = ${quoteString(delimiter)}`, `header = ${options.header ?? true}`];
-    if (options.encoding) args.push(`encoding = ${quoteString(options.encoding)}`);
     formats = await engine.row(
-      `SELECT DateFormat, TimestampFormat FROM sniff_csv(${quoteString(path)}, ${args.join(', ')})`,
+      `SELECT DateFormat, TimestampFormat FROM sniff_csv(${quoteString(path)}, ${readArgs.join(', ')})`,
     );
   } catch {
     return warnings;
   }
   const checked = dated.flatMap((column) => {
     const format = column.type === 'DATE' ? formats.DateFormat : formats.TimestampFormat;
-    // Year-first formats are ISO-like (%Y-%m-%d): DuckDB never tries %Y-%d-%m.
-    return format && /^%[dm]/.test(format) && format.includes('%d') && format.includes('%m')
+    // Four-digit years first are ISO-like (%Y-%m-%d): DuckDB never tries %Y-%d-%m. A two-digit
+    // year first (%y-%m-%d) is what it also picks for dd-mm-yy and mm-dd-yy.
+    return format && /^%[dmy]/.test(format) && format.includes('%d') && format.includes('%m')
       ? [{ column, format }]
       : [];
   });
   if (checked.length === 0) return warnings;
   const parts = checked.map(({ column, format }, i) => {
     const c = quoteIdent(column.name);
-    return `count_if(day(${c}) > 12) AS over${i}, count_if(day(${c}) <> month(${c})) AS differ${i}, strftime(min(${c}) FILTER (WHERE day(${c}) <> month(${c})), ${quoteString(format)}) AS written${i}, strftime(min(${c}) FILTER (WHERE day(${c}) <> month(${c})), '%Y-%m-%d') AS read${i}`;
+    // What settles the reading: a day above 12 (it cannot be a month); for %y first, a year
+    // above 31 (it cannot be a day).
+    const settled = format.startsWith('%y') ? `year(${c}) % 100 > 31` : `day(${c}) > 12`;
+    const telling = format.startsWith('%y') ? 'TRUE' : `day(${c}) <> month(${c})`;
+    return `count_if(${settled}) AS over${i}, count_if(${telling}) AS differ${i}, strftime(min(${c}) FILTER (WHERE ${telling}), ${quoteString(format)}) AS written${i}, strftime(min(${c}) FILTER (WHERE ${telling}), '%Y-%m-%d') AS read${i}`;
   });
   const counts = await engine.row<Record<string, number | string | null>>(
     `SELECT ${parts.join(', ')} FROM ${table.view}`,
   );
   checked.forEach(({ column, format }, i) => {
     if (Number(counts[`over${i}`] ?? 0) > 0 || Number(counts[`differ${i}`] ?? 0) === 0) return;
-    const other = format.replace(/%d|%m/g, (code) => (code === '%d' ? '%m' : '%d'));
-    const order = format.startsWith('%d') ? 'day first' : 'month first';
     const option =
       column.type === 'DATE' ? 'dateFormat / --date-format' : 'timestampFormat / --timestamp-format';
+    const example = `dates such as ${counts[`written${i}`]}`;
+    if (format.startsWith('%y')) {
+      // %y-%m-%d…: the same text as %d-%m-%y or %m-%d-%y with the first and last fields swapped.
+      const dayFirst = format.replace(/^%y(.)%m(.)%d/, '%d$1%m$2%y');
+      const monthFirst = format.replace(/^%y(.)%m(.)%d/, '%m$1%d$2%y');
+      warnings.push(
+        `column '${column.name}': ${example} were read as a two-digit year first (${format}, so ${counts[`read${i}`]}), but no year is above 31, so ${dayFirst} or ${monthFirst} may be meant; give the format to say which (${option})`,
+      );
+      return;
+    }
+    const other = format.replace(/%d|%m/g, (code) => (code === '%d' ? '%m' : '%d'));
+    const order = format.startsWith('%d') ? 'day first' : 'month first';
     warnings.push(
-      `column '${column.name}': dates such as ${counts[`written${i}`]} were read ${order} (${format}, so ${counts[`read${i}`]}), but no day is above 12, so ${other} fits too; give the format to say which (${option})`,
+      `column '${column.name}': ${example} were read ${order} (${format}, so ${counts[`read${i}`]}), but no day is above 12, so ${other} fits too; give the format to say which (${option})`,
     );
   });
   return warnings;

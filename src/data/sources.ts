@@ -157,7 +157,9 @@ async function loadFile(engine: DataEngine, source: FileSource, id: string): Pro
     const csv = source.csv ?? {};
     const delimiter = csv.delimiter ?? (format === 'tsv' ? '\t' : ',');
     loaded.warnings.push(...(await headerWarnings(path, loaded, csv, delimiter)));
-    loaded.warnings.push(...(await ambiguousDateWarnings(engine, path, loaded, csv, delimiter)));
+    loaded.warnings.push(
+      ...(await ambiguousDateWarnings(engine, path, loaded, csv, csvReadArgs(csv, format))),
+    );
   }
   loaded.warnings.push(...(await mixedTypeWarnings(engine, loaded)));
   for (const column of loaded.columns) {
@@ -170,15 +172,8 @@ async function loadFile(engine: DataEngine, source: FileSource, id: string): Pro
   return loaded;
 }
 
-async function loadCsv(
-  engine: DataEngine,
-  path: string,
-  shown: string,
-  format: 'csv' | 'tsv',
-  options: CsvOptions,
-  table: string,
-  id: string,
-): Promise<RejectedLine[]> {
+/** The read_csv (and sniff_csv) arguments for a CSV/TSV source's options. */
+export function csvReadArgs(options: CsvOptions, format: 'csv' | 'tsv'): string[] {
   const delimiter = options.delimiter ?? (format === 'tsv' ? '\t' : ',');
   const args = [
     `delim = ${quoteString(delimiter)}`,
@@ -196,6 +191,20 @@ async function loadCsv(
     );
     args.push(`types = {${entries.join(', ')}}`);
   }
+  return args;
+}
+
+async function loadCsv(
+  engine: DataEngine,
+  path: string,
+  shown: string,
+  format: 'csv' | 'tsv',
+  options: CsvOptions,
+  table: string,
+  id: string,
+): Promise<RejectedLine[]> {
+  const delimiter = options.delimiter ?? (format === 'tsv' ? '\t' : ',');
+  const args = csvReadArgs(options, format);
   // Rejected lines are stored with their line numbers instead of stopping at the first one, so
   // that 'fail' names every bad line and 'skip' reports what it skipped. (Without this option
   // DuckDB's sniffer reads some malformed files wrongly without an error, e.g. taking a bad last

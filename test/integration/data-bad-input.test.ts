@@ -404,6 +404,38 @@ describe('dates that could be day first or month first', () => {
     expect(parseJson<DatasetStatistics>(result).warnings).toEqual(table.warnings);
   });
 
+  it('two-digit years first (31-12-24 read as 2031-12-24) are a warning naming the other formats', async () => {
+    const { path } = write('dates-two-digit.csv', 'id,d\n1,31-12-24\n2,03-04-24\n');
+    const table = await loadTable(engine, path);
+    expect(table.warnings).toEqual([
+      "column 'd': dates such as 03-04-24 were read as a two-digit year first (%y-%m-%d, so 2003-04-24), but no year is above 31, so %d-%m-%y or %m-%d-%y may be meant; give the format to say which (dateFormat / --date-format)",
+    ]);
+    const given = await loadTable(engine, { kind: 'file', path, csv: { dateFormat: '%d-%m-%y' } });
+    expect(given.warnings).toEqual([]);
+    expect(
+      await engine.rows(`SELECT strftime(d, '%Y-%m-%d') AS d FROM ${given.view} ORDER BY __lathe_row`),
+    ).toEqual([{ d: '2024-12-31' }, { d: '2024-04-03' }]);
+  });
+
+  it('the check sees the file as the load did (null strings given)', async () => {
+    const { path } = write('dates-null-strings.csv', 'id,d\n1,n/a\n2,05/06/2024\n3,01/02/2024\n');
+    const table = await loadTable(engine, { kind: 'file', path, csv: { nullValues: ['n/a'] } });
+    expect(table.columns.find((c) => c.name === 'd')?.type).toBe('DATE');
+    expect(table.warnings).toHaveLength(1);
+    expect(table.warnings[0]).toMatch(/^column 'd': dates such as 01\/02\/2024 were read day first/);
+  });
+
+  it('a timestamp format that reads a TIMESTAMP WITH TIME ZONE column is not reported as unused', async () => {
+    const { path } = write('dates-tz.csv', 'id,t\n1,2024-03-04 10:00:00+0100\n');
+    const table = await loadTable(engine, {
+      kind: 'file',
+      path,
+      csv: { timestampFormat: '%Y-%m-%d %H:%M:%S%z', types: { t: 'TIMESTAMPTZ' } },
+    });
+    expect(table.columns.find((c) => c.name === 't')?.type).toBe('TIMESTAMP WITH TIME ZONE');
+    expect(table.warnings).toEqual([]);
+  });
+
   it('a day above 12 settles it: no warning', async () => {
     const { path } = write('dates-day-first.csv', 'id,d\n1,03/04/2024\n2,25/06/2024\n');
     const table = await loadTable(engine, path);

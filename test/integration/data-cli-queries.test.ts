@@ -164,6 +164,44 @@ describe('lathe data … --query', () => {
     expect(result.stderr).toMatch(message);
   });
 
+  it('drift: an error in a query names the option that gave it', async () => {
+    const result = await data([
+      'drift',
+      '--sqlite',
+      'shop.sqlite',
+      '--query',
+      'SELECT * FROM orders',
+      '--current-query',
+      'SELEC 1',
+    ]);
+    expect(result.code).toBe(2);
+    expect(result.stderr).toMatch(
+      /^error \[DATA_SOURCE\]: shop\.sqlite \(--current-query\): query failed: .*SELEC/,
+    );
+  });
+
+  it('--postgres-env takes a variable name, never echoes a URL given instead, and checks the value', async () => {
+    const url = await data([
+      'stats',
+      '--postgres-env',
+      'postgres://me:s3cret@db/shop',
+      '--query',
+      'SELECT 1',
+    ]);
+    expect(url.code).toBe(2);
+    expect(url.stderr).toMatch(/takes the name of an environment variable .*not the URL itself/);
+    expect(url.stderr).not.toMatch(/s3cret/);
+    const empty = await data(['stats', '--postgres-env', 'SHOP_URL', '--query', 'SELECT 1'], {
+      SHOP_URL: '',
+    });
+    expect(empty.stderr).toMatch(/--postgres-env SHOP_URL: the variable is empty/);
+    const libpq = await data(['stats', '--postgres-env', 'SHOP_URL', '--query', 'SELECT 1'], {
+      SHOP_URL: 'host=db password=s3cret',
+    });
+    expect(libpq.stderr).toMatch(/--postgres-env SHOP_URL: the variable does not hold a postgres:\/\/ URL/);
+    expect(libpq.stderr).not.toMatch(/s3cret/);
+  });
+
   it('a query that is not a SELECT, or a missing database file, is an error naming the database', async () => {
     const write = await data(['stats', '--sqlite', 'shop.sqlite', '--query', 'DELETE FROM orders']);
     expect(write.code).toBe(2);
