@@ -4,7 +4,7 @@
  * can point at failing rows. Bad input is reported with the file and line, never coerced.
  */
 import { randomBytes } from 'node:crypto';
-import { statSync } from 'node:fs';
+import { closeSync, openSync, readSync, statSync } from 'node:fs';
 import { extname, resolve } from 'node:path';
 import { StatementType } from '@duckdb/node-api';
 import { logicalTypeOf } from './columns.js';
@@ -312,6 +312,12 @@ async function loadQuery(engine: DataEngine, source: QuerySource, id: string): P
     } catch {
       throw new DataSourceError(source.connection, 'no such DuckDB file');
     }
+    if (isSqliteFile(path)) {
+      throw new DataSourceError(
+        source.connection,
+        "this is a SQLite database, not a DuckDB one: use database 'sqlite' (--sqlite)",
+      );
+    }
     const alias = `${id}_src`;
     try {
       await engine.run(`ATTACH ${quoteString(path)} AS ${alias} (READ_ONLY)`);
@@ -335,6 +341,22 @@ async function loadQuery(engine: DataEngine, source: QuerySource, id: string): P
   const view = `${id}_v`;
   await createOrdinalView(engine, table, view, shown);
   return describe(engine, view, shown, [], []);
+}
+
+/** SQLite files start with this header; DuckDB would try to download its SQLite extension for them. */
+function isSqliteFile(path: string): boolean {
+  try {
+    const handle = openSync(path, 'r');
+    try {
+      const header = Buffer.alloc(16);
+      readSync(handle, header, 0, 16, 0);
+      return header.toString('latin1') === 'SQLite format 3\0';
+    } finally {
+      closeSync(handle);
+    }
+  } catch {
+    return false;
+  }
 }
 
 /** A query source runs one SELECT, nothing else (a run param may end up in the query). */

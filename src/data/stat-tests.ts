@@ -1594,6 +1594,11 @@ export function sturgesBinEdges(min: number, max: number, n: number): number[] {
   requireFinite('max', max);
   requirePositiveInteger('n', n);
   if (min > max) throw new RangeError(`min must not exceed max (${min} > ${max})`);
+  if (!Number.isFinite(max - min)) {
+    // A range wider than the largest double (numpy overflows here): the edges of the halved
+    // range, doubled, are the same bins.
+    return sturgesBinEdges(min / 2, max / 2, n).map((edge) => edge * 2);
+  }
   let first = min;
   let last = max;
   if (first === last) {

@@ -206,6 +206,11 @@ describe('lathe data … --query', () => {
     const write = await data(['stats', '--sqlite', 'shop.sqlite', '--query', 'DELETE FROM orders']);
     expect(write.code).toBe(2);
     expect(write.stderr).toMatch(/^error \[DATA_SOURCE\]: shop\.sqlite: .*not a SELECT/);
+    const sqliteAsDuckdb = await data(['stats', '--duckdb', 'shop.sqlite', '--query', 'SELECT 1']);
+    expect(sqliteAsDuckdb.code).toBe(2);
+    expect(sqliteAsDuckdb.stderr).toMatch(
+      /^error \[DATA_SOURCE\]: shop\.sqlite: this is a SQLite database, not a DuckDB one: use .*--sqlite/,
+    );
     const missing = await data(['stats', '--duckdb', 'nope.duckdb', '--query', 'SELECT 1']);
     expect(missing.code).toBe(2);
     expect(missing.stderr).toMatch(/^error \[DATA_SOURCE\]: nope\.duckdb: no such DuckDB file/);

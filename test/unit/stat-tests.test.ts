@@ -238,6 +238,14 @@ describe('sturgesBinEdges', () => {
       expectAllClose(sturgesBinEdges(c.min, c.max, c.n), c.edges, `sturges(${c.min}, ${c.max}, ${c.n})`);
     }
   });
+
+  it('a range wider than the largest double gets finite, increasing edges (numpy overflows)', () => {
+    const edges = sturgesBinEdges(-1.7e308, 1.7e308, 1000);
+    expect(edges).toHaveLength(12);
+    expect(edges[0]).toBe(-1.7e308);
+    expect(edges.at(-1)).toBe(1.7e308);
+    for (let k = 1; k < edges.length; k++) expect(edges[k]!).toBeGreaterThan(edges[k - 1]!);
+  });
 });
 
 describe('histogramOfSorted', () => {
