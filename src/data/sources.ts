@@ -9,7 +9,7 @@ import { extname, resolve } from 'node:path';
 import { StatementType } from '@duckdb/node-api';
 import { logicalTypeOf } from './columns.js';
 import { DataSourceError } from './data-errors.js';
-import { type DataEngine, duckdbMessage, quoteString } from './duckdb.js';
+import { type DataEngine, duckdbMessage, quoteIdent, quoteString } from './duckdb.js';
 import {
   ambiguousDateWarnings,
   checkJsonArrayEnd,
@@ -131,8 +131,11 @@ async function loadFile(engine: DataEngine, source: FileSource, id: string): Pro
   }
   const table = `${id}_data`;
   let rejected: RejectedLine[] = [];
+  const loadWarnings: string[] = [];
   if (format === 'csv' || format === 'tsv') {
-    rejected = await loadCsv(engine, path, shown, format, source.csv ?? {}, table, id);
+    const csvLoad = await loadCsv(engine, path, shown, format, source.csv ?? {}, table, id);
+    rejected = csvLoad.rejected;
+    loadWarnings.push(...csvLoad.warnings);
   } else {
     const jsonFormat = format === 'json' ? 'auto' : 'newline_delimited';
     if (format === 'json') await checkJsonArrayEnd(path, shown);
@@ -152,7 +155,7 @@ async function loadFile(engine: DataEngine, source: FileSource, id: string): Pro
     }
   }
   await createOrdinalView(engine, table, view, shown);
-  const loaded = await describe(engine, view, shown, rejected, []);
+  const loaded = await describe(engine, view, shown, rejected, loadWarnings);
   if (format === 'csv' || format === 'tsv') {
     const csv = source.csv ?? {};
     const delimiter = csv.delimiter ?? (format === 'tsv' ? '\t' : ',');
@@ -202,9 +205,22 @@ async function loadCsv(
   options: CsvOptions,
   table: string,
   id: string,
-): Promise<RejectedLine[]> {
+): Promise<{ rejected: RejectedLine[]; warnings: string[] }> {
   const delimiter = options.delimiter ?? (format === 'tsv' ? '\t' : ',');
-  const args = csvReadArgs(options, format);
+  const warnings: string[] = [];
+  // DuckDB's CSV reader turns a value it cannot read as TIMESTAMPTZ into null, with no error and
+  // no rejected line (TIMESTAMP and every other type do report it): such columns are read as text
+  // and converted below, where a value that does not convert is an error or a skipped row.
+  const zoned = await timestampTzColumns(engine, path, csvReadArgs(options, format));
+  const args = csvReadArgs(
+    zoned.length > 0
+      ? {
+          ...options,
+          types: { ...options.types, ...Object.fromEntries(zoned.map((name) => [name, 'VARCHAR'])) },
+        }
+      : options,
+    format,
+  );
   // Rejected lines are stored with their line numbers instead of stopping at the first one, so
   // that 'fail' names every bad line and 'skip' reports what it skipped. (Without this option
   // DuckDB's sniffer reads some malformed files wrongly without an error, e.g. taking a bad last
@@ -299,7 +315,59 @@ async function loadCsv(
       first.line,
     );
   }
-  return rejected;
+  for (const name of zoned) warnings.push(...(await convertTimestampTz(engine, table, name, options, shown)));
+  return { rejected, warnings };
+}
+
+/** The columns the file's sniffer (with the user's types) reads as TIMESTAMP WITH TIME ZONE. */
+async function timestampTzColumns(engine: DataEngine, path: string, args: string[]): Promise<string[]> {
+  try {
+    const { Columns } = await engine.row<{ Columns: { name: string; type: string }[] }>(
+      `SELECT Columns FROM sniff_csv(${quoteString(path)}, ${args.join(', ')})`,
+    );
+    return Columns.filter((column) => /^TIMESTAMP WITH TIME ZONE$|^TIMESTAMPTZ$/i.test(column.type)).map(
+      (column) => column.name,
+    );
+  } catch {
+    // A file the sniffer cannot read fails in the load, with its line.
+    return [];
+  }
+}
+
+/**
+ * Converts a column read as text to TIMESTAMPTZ (with the timestamp format when one is given).
+ * A value that does not convert fails the load, or with badLines 'skip' drops its row (a warning
+ * says how many and which).
+ */
+async function convertTimestampTz(
+  engine: DataEngine,
+  table: string,
+  name: string,
+  options: CsvOptions,
+  shown: string,
+): Promise<string[]> {
+  const c = quoteIdent(name);
+  const parsed = options.timestampFormat
+    ? `try_strptime(${c}, ${quoteString(options.timestampFormat)})::TIMESTAMPTZ`
+    : `TRY_CAST(${c} AS TIMESTAMPTZ)`;
+  const badRow = `${c} IS NOT NULL AND ${parsed} IS NULL`;
+  const bad = await engine.row<{ n: number; first: number | null; value: string | null }>(
+    `SELECT count(*) AS n, min(rowid) AS first, min_by(${c}, rowid) AS value FROM ${table} WHERE ${badRow}`,
+  );
+  const count = Number(bad.n);
+  const what = `a timestamp with a time zone${options.timestampFormat ? ` in the format '${options.timestampFormat}'` : ''}`;
+  const example = `${JSON.stringify(truncate(String(bad.value), 60))} (row ${Number(bad.first) + 1})`;
+  if (count > 0 && (options.badLines ?? 'fail') === 'fail') {
+    throw new DataSourceError(
+      shown,
+      `column '${name}': ${example} is not ${what}${count > 1 ? ` (and ${count - 1} more value(s))` : ''}; fix the file, give timestampFormat (--timestamp-format), or set badLines: 'skip' (--bad-lines skip)`,
+    );
+  }
+  if (count > 0) await engine.run(`DELETE FROM ${table} WHERE ${badRow}`);
+  await engine.run(`ALTER TABLE ${table} ALTER ${c} TYPE TIMESTAMPTZ USING ${parsed}`);
+  return count > 0
+    ? [`column '${name}': ${count} row(s) skipped whose value is not ${what} (first: ${example})`]
+    : [];
 }
 
 async function loadQuery(engine: DataEngine, source: QuerySource, id: string): Promise<LoadedTable> {

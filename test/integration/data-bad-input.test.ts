@@ -490,6 +490,43 @@ describe('dates that could be day first or month first', () => {
     expect(error.message).toMatch(/column 'd'/);
   });
 
+  it('a timestamp with a time zone that does not parse is an error, not a null (DuckDB reads it as null)', async () => {
+    // Past the sniffer's 20,480-row sample, so the column is sniffed as TIMESTAMPTZ.
+    const lines = [
+      'id,t',
+      ...Array.from({ length: 21_000 }, (_, i) => `${i},2024-03-04 10:00:00+01`),
+      '21000,not a time',
+    ];
+    const { path } = write('timestamptz-bad.csv', `${lines.join('\n')}\n`);
+    const error = await loadError(path);
+    expect(error.message).toMatch(
+      /timestamptz-bad\.csv: column 't': "not a time" \(row 21001\) is not a timestamp with a time zone; .*badLines: 'skip'/,
+    );
+    const skipped = await loadTable(engine, { kind: 'file', path, csv: { badLines: 'skip' } });
+    expect(skipped.rowCount).toBe(21_000);
+    expect(skipped.columns.find((c) => c.name === 't')?.type).toBe('TIMESTAMP WITH TIME ZONE');
+    expect(skipped.warnings).toContain(
+      `column 't': 1 row(s) skipped whose value is not a timestamp with a time zone (first: "not a time" (row 21001))`,
+    );
+    const typed = write('timestamptz-typed.csv', 'id,t\n1,03/04/2024 10:00\n');
+    const typedError = await loadError({
+      kind: 'file',
+      path: typed.path,
+      csv: { types: { t: 'TIMESTAMPTZ' } },
+    });
+    expect(typedError.message).toMatch(
+      /column 't': "03\/04\/2024 10:00" \(row 1\) is not a timestamp with a time zone/,
+    );
+    const formatted = await loadTable(engine, {
+      kind: 'file',
+      path: typed.path,
+      csv: { types: { t: 'TIMESTAMPTZ' }, timestampFormat: '%d/%m/%Y %H:%M' },
+    });
+    expect(await engine.rows(`SELECT t::VARCHAR AS t FROM ${formatted.view}`)).toEqual([
+      { t: '2024-04-03 10:00:00+00' },
+    ]);
+  });
+
   it('a format DuckDB cannot parse is an error naming it', async () => {
     const { path } = write('dates-bad-format.csv', ambiguous);
     const error = await loadError({ kind: 'file', path, csv: { dateFormat: '%Q' } });
