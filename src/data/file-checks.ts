@@ -254,18 +254,23 @@ export function truncate(text: string, max: number): string {
   return text.length > max ? `${text.slice(0, max)}…` : text;
 }
 
+/** The date and timestamp formats DuckDB's sniff_csv found (null: none, or ISO). */
+export interface SniffedDateFormats {
+  DateFormat: string | null;
+  TimestampFormat: string | null;
+}
+
 /**
  * DuckDB's sniffer reads 03/04/2024 day first when no value tells day from month, and 31-12-24
  * as 2031-12-24 (a two-digit year first). When every date of a column could be read another way,
  * that is a guess the user has to confirm: a warning names the column, the format read and the
- * other ones. `readArgs` are the source's read_csv arguments, so the sniffer sees what the load saw.
+ * other ones. `formats` come from sniffing the file with the load's own options.
  */
 export async function ambiguousDateWarnings(
   engine: DataEngine,
-  path: string,
   table: LoadedTable,
   options: CsvOptions,
-  readArgs: string[],
+  formats: SniffedDateFormats,
 ): Promise<string[]> {
   const warnings: string[] = [];
   for (const [option, type, given] of [
@@ -284,14 +289,6 @@ export async function ambiguousDateWarnings(
       (column.type === 'TIMESTAMP' && !options.timestampFormat),
   );
   if (dated.length === 0 || table.rowCount === 0) return warnings;
-  let formats: { DateFormat: string | null; TimestampFormat: string | null };
-  try {
-    formats = await engine.row(
-      `SELECT DateFormat, TimestampFormat FROM sniff_csv(${quoteString(path)}, ${readArgs.join(', ')})`,
-    );
-  } catch {
-    return warnings;
-  }
   const checked = dated.flatMap((column) => {
     const format = column.type === 'DATE' ? formats.DateFormat : formats.TimestampFormat;
     // Four-digit years first are ISO-like (%Y-%m-%d): DuckDB never tries %Y-%d-%m. A two-digit

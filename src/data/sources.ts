@@ -19,6 +19,7 @@ import {
   lineNumbersAt,
   locateBadLine,
   mixedTypeWarnings,
+  type SniffedDateFormats,
   truncate,
 } from './file-checks.js';
 import {
@@ -132,10 +133,12 @@ async function loadFile(engine: DataEngine, source: FileSource, id: string): Pro
   const table = `${id}_data`;
   let rejected: RejectedLine[] = [];
   const loadWarnings: string[] = [];
+  let dateFormats: SniffedDateFormats = { DateFormat: null, TimestampFormat: null };
   if (format === 'csv' || format === 'tsv') {
     const csvLoad = await loadCsv(engine, path, shown, format, source.csv ?? {}, table, id);
     rejected = csvLoad.rejected;
     loadWarnings.push(...csvLoad.warnings);
+    dateFormats = csvLoad.dateFormats;
   } else {
     const jsonFormat = format === 'json' ? 'auto' : 'newline_delimited';
     if (format === 'json') await checkJsonArrayEnd(path, shown);
@@ -160,9 +163,7 @@ async function loadFile(engine: DataEngine, source: FileSource, id: string): Pro
     const csv = source.csv ?? {};
     const delimiter = csv.delimiter ?? (format === 'tsv' ? '\t' : ',');
     loaded.warnings.push(...(await headerWarnings(path, loaded, csv, delimiter)));
-    loaded.warnings.push(
-      ...(await ambiguousDateWarnings(engine, path, loaded, csv, csvReadArgs(csv, format))),
-    );
+    loaded.warnings.push(...(await ambiguousDateWarnings(engine, loaded, csv, dateFormats)));
   }
   loaded.warnings.push(...(await mixedTypeWarnings(engine, loaded)));
   for (const column of loaded.columns) {
@@ -205,13 +206,14 @@ async function loadCsv(
   options: CsvOptions,
   table: string,
   id: string,
-): Promise<{ rejected: RejectedLine[]; warnings: string[] }> {
+): Promise<{ rejected: RejectedLine[]; warnings: string[]; dateFormats: SniffedDateFormats }> {
   const delimiter = options.delimiter ?? (format === 'tsv' ? '\t' : ',');
   const warnings: string[] = [];
   // DuckDB's CSV reader turns a value it cannot read as TIMESTAMPTZ into null, with no error and
   // no rejected line (TIMESTAMP and every other type do report it): such columns are read as text
   // and converted below, where a value that does not convert is an error or a skipped row.
-  const zoned = await timestampTzColumns(engine, path, csvReadArgs(options, format));
+  const sniffed = await sniffCsv(engine, path, csvReadArgs(options, format));
+  const zoned = sniffed.zoned;
   const args = csvReadArgs(
     zoned.length > 0
       ? {
@@ -316,21 +318,31 @@ async function loadCsv(
     );
   }
   for (const name of zoned) warnings.push(...(await convertTimestampTz(engine, table, name, options, shown)));
-  return { rejected, warnings };
+  return { rejected, warnings, dateFormats: sniffed.dateFormats };
 }
 
-/** The columns the file's sniffer (with the user's types) reads as TIMESTAMP WITH TIME ZONE. */
-async function timestampTzColumns(engine: DataEngine, path: string, args: string[]): Promise<string[]> {
+/**
+ * What DuckDB's sniffer (given the user's options) makes of a CSV file: the columns it reads as
+ * TIMESTAMP WITH TIME ZONE, and its date and timestamp formats.
+ */
+async function sniffCsv(
+  engine: DataEngine,
+  path: string,
+  args: string[],
+): Promise<{ zoned: string[]; dateFormats: SniffedDateFormats }> {
   try {
-    const { Columns } = await engine.row<{ Columns: { name: string; type: string }[] }>(
-      `SELECT Columns FROM sniff_csv(${quoteString(path)}, ${args.join(', ')})`,
+    const sniffed = await engine.row<{ Columns: { name: string; type: string }[] } & SniffedDateFormats>(
+      `SELECT Columns, DateFormat, TimestampFormat FROM sniff_csv(${quoteString(path)}, ${args.join(', ')})`,
     );
-    return Columns.filter((column) => /^TIMESTAMP WITH TIME ZONE$|^TIMESTAMPTZ$/i.test(column.type)).map(
-      (column) => column.name,
-    );
+    return {
+      zoned: sniffed.Columns.filter((column) =>
+        /^TIMESTAMP WITH TIME ZONE$|^TIMESTAMPTZ$/i.test(column.type),
+      ).map((column) => column.name),
+      dateFormats: { DateFormat: sniffed.DateFormat, TimestampFormat: sniffed.TimestampFormat },
+    };
   } catch {
     // A file the sniffer cannot read fails in the load, with its line.
-    return [];
+    return { zoned: [], dateFormats: { DateFormat: null, TimestampFormat: null } };
   }
 }
 
