@@ -26,7 +26,7 @@ import {
   populationStabilityIndex,
   populationStd,
   sturgesBinEdges,
-  wassersteinDistanceSorted,
+  wassersteinDistanceOfSorted,
 } from './stat-tests.js';
 import { histogramCounts, isLoadedTable, nextDown } from './statistics.js';
 import { DRIFT_METHODS, type DriftMethod } from './vocabulary.js';
@@ -71,7 +71,7 @@ export interface DriftOptions {
   smallSampleRows?: number;
   /**
    * KS and Wasserstein sort both samples of a column in memory up to this many values in all
-   * (default 10,000,000; KS keeps 8 bytes per value, Wasserstein about 32 at its peak); beyond,
+   * (default 10,000,000; KS keeps 8 bytes per value, Wasserstein 16); beyond,
    * DuckDB computes the cumulative distributions in SQL, out of core and slower.
    */
   maxSortedInMemory?: number;
@@ -431,7 +431,7 @@ async function columnDrift(
       current: histogramOfSorted(b, edges),
     };
     if (method === 'ks') ksVerdict(result, ksStatisticSorted(a, b), n1, n2, options);
-    else wassersteinVerdict(result, wassersteinDistanceSorted(a, b), populationStd(a), threshold);
+    else wassersteinVerdict(result, wassersteinDistanceOfSorted(a, b), populationStd(a), threshold);
     return result;
   }
   // Binned or categorical frequencies: what the distance methods compare and what a UI plots.

@@ -1484,21 +1484,31 @@ export function wassersteinDistanceSorted(u: ArrayLike<number>, v: ArrayLike<num
   for (let i = 1; i < vs.length; i++) {
     if (vs[i]! < vs[i - 1]!) throw new RangeError(`v must be sorted ascending (v[${i}] < v[${i - 1}])`);
   }
+  return wassersteinDistanceOfSorted(us, vs);
+}
+
+/**
+ * wassersteinDistanceSorted without copying or checking its samples, for callers that know them
+ * sorted, finite and non-empty (drift's, sorted by DuckDB): one array of terms besides the inputs.
+ */
+export function wassersteinDistanceOfSorted(us: Float64Array, vs: Float64Array): number {
   const nu = us.length;
   const nv = vs.length;
-  const all = new Float64Array(nu + nv);
-  for (let i = 0, j = 0, k = 0; k < all.length; k++) {
-    all[k] = j >= nv || (i < nu && us[i]! <= vs[j]!) ? us[i++]! : vs[j++]!;
-  }
-  // terms[k] = |U - V| just after all[k], times the gap to all[k+1]; summed as numpy sums them.
-  const terms = new Float64Array(all.length - 1);
+  // The merged values, one at a time (u first on ties, as the merged array of the checked version).
+  let i = 0;
+  let j = 0;
+  const next = (): number => (j >= nv || (i < nu && us[i]! <= vs[j]!) ? us[i++]! : vs[j++]!);
+  // terms[k] = |U - V| just after the k-th merged value, times the gap to the next; summed as numpy sums them.
+  const terms = new Float64Array(nu + nv - 1);
   let ui = 0;
   let vi = 0;
+  let value = next();
   for (let k = 0; k < terms.length; k++) {
-    const value = all[k]!;
+    const following = next();
     while (ui < nu && us[ui]! <= value) ui++;
     while (vi < nv && vs[vi]! <= value) vi++;
-    terms[k] = Math.abs(ui / nu - vi / nv) * (all[k + 1]! - value);
+    terms[k] = Math.abs(ui / nu - vi / nv) * (following - value);
+    value = following;
   }
   return numpySum(terms);
 }
