@@ -78,6 +78,8 @@ export interface DriftOptions {
 }
 
 const MAX_SORTED_IN_MEMORY = 10_000_000;
+/** Above this HyperLogLog estimate a column surely has more than 20 distinct values (its error is a few %). */
+const APPROXIMATE_UNIQUE_ABOVE = 1000;
 
 export interface DriftDistribution {
   /** Numbers: histogram edges shared by both samples. */
@@ -366,11 +368,20 @@ async function columnDrift(
        (SELECT count(*) FILTER (WHERE ${curValid}) FROM ${cur.view}) AS n2,
        (SELECT count(*) FROM ${ref.view}) AS t1,
        (SELECT count(*) FROM ${cur.view}) AS t2,
-       (SELECT count(DISTINCT ${refValue}) FILTER (WHERE ${refValid}) FROM ${ref.view}) AS u1`,
+       (SELECT approx_count_distinct(${refValue}) FILTER (WHERE ${refValid}) FROM ${ref.view}) AS u1`,
   );
   const n1 = Number(counts.n1);
   const n2 = Number(counts.n2);
-  const uniqueInReference = Number(counts.u1);
+  // The number of distinct values only decides between tests (more than 5? more than 20?).
+  // HyperLogLog is cheap and far from 20 when the count is large; near the thresholds (where it
+  // can be off by one) the exact count is cheap too, so it is taken below APPROXIMATE_UNIQUE_ABOVE.
+  let uniqueInReference = Number(counts.u1);
+  if (uniqueInReference <= APPROXIMATE_UNIQUE_ABOVE) {
+    const exact = await engine.row<{ u: number }>(
+      `SELECT count(DISTINCT ${refValue}) FILTER (WHERE ${refValid}) AS u FROM ${ref.view}`,
+    );
+    uniqueInReference = Number(exact.u);
+  }
   const perColumn = options.methods?.[name];
   let method = perColumn ?? chooseMethod(options.method ?? 'auto', numeric, n1, uniqueInReference, options);
   let note: string | undefined;

@@ -114,6 +114,33 @@ describe('drift', () => {
     expect(report.columns[0]).toMatchObject({ statistic: 0, drifted: false });
   });
 
+  it('chooses by the exact number of distinct values at the thresholds (5 for the test, 20 for bins)', async () => {
+    // 2,000 reference rows: Wasserstein for more than 5 distinct values, Jensen–Shannon otherwise;
+    // Jensen–Shannon compares categories up to 20 distinct values, bins beyond.
+    const ref = await parquet(
+      'u-ref.parquet',
+      'SELECT range % 5 AS five, range % 6 AS six, range % 20 AS twenty, range % 21 AS twentyone, range % 1500 AS many FROM range(2000)',
+    );
+    const report = await computeDrift(ref, ref, {}, engine);
+    expect(
+      report.columns.map((c) => [c.column, c.method, c.distribution.edges ? 'bins' : 'categories']),
+    ).toEqual([
+      ['five', 'jensenshannon', 'categories'],
+      ['six', 'wasserstein', 'bins'],
+      ['twenty', 'wasserstein', 'bins'],
+      ['twentyone', 'wasserstein', 'bins'],
+      ['many', 'wasserstein', 'bins'],
+    ]);
+    const js = await computeDrift(ref, ref, { method: 'jensenshannon' }, engine);
+    expect(js.columns.map((c) => [c.column, c.distribution.edges ? 'bins' : 'categories'])).toEqual([
+      ['five', 'categories'],
+      ['six', 'categories'],
+      ['twenty', 'categories'],
+      ['twentyone', 'bins'],
+      ['many', 'bins'],
+    ]);
+  });
+
   it('rejects out-of-range options', async () => {
     const path = file('small.csv', 'x\n1\n2\n');
     await expect(computeDrift(path, path, { driftShare: 5 }, engine)).rejects.toThrow(/driftShare 5/);
