@@ -6,26 +6,12 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { DuckDBInstance } from '@duckdb/node-api';
 import Database from 'better-sqlite3';
-import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { DriftReport } from '../../src/data/drift.js';
 import type { DatasetStatistics } from '../../src/data/statistics.js';
 import { makeTempDir, parseJson, removeDir, runCli } from './cli.js';
+import { PG_URL, postgresReachable } from './postgres.js';
 
-const PG_URL = process.env.LATHE_TEST_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
-
-async function postgresReachable(): Promise<boolean> {
-  const client = new pg.Client({ connectionString: PG_URL, connectionTimeoutMillis: 5000 });
-  client.on('error', () => {});
-  try {
-    await client.connect();
-    return true;
-  } catch {
-    return false;
-  } finally {
-    await client.end().catch(() => {});
-  }
-}
 const hasPostgres = await postgresReachable();
 
 let dir: string;

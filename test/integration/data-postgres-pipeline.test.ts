@@ -10,8 +10,8 @@ import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { DatasetStatistics } from '../../src/data/index.js';
 import { fixture, makeTempDir, type RunSummary, runJson, task } from './cli.js';
+import { PG_URL } from './postgres.js';
 
-const PG_URL = process.env.LATHE_TEST_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
 const TABLE = `lathe_pipeline_${process.pid}`;
 const dir = makeTempDir('lathe-data-pg-');
 let available = true;

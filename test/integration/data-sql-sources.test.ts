@@ -8,21 +8,7 @@ import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from
 import { DataEngine } from '../../src/data/duckdb.js';
 import type { LoadedTable } from '../../src/data/source-types.js';
 import { DataSourceError, loadTable } from '../../src/data/sources.js';
-
-const PG_URL = process.env.LATHE_TEST_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
-
-async function postgresReachable(): Promise<boolean> {
-  const client = new pg.Client({ connectionString: PG_URL, connectionTimeoutMillis: 5000 });
-  client.on('error', () => {});
-  try {
-    await client.connect();
-    return true;
-  } catch {
-    return false;
-  } finally {
-    await client.end().catch(() => {});
-  }
-}
+import { PG_URL, postgresReachable } from './postgres.js';
 
 const hasPostgres = await postgresReachable();
 if (!hasPostgres) console.warn(`data-sql-sources: no Postgres at ${PG_URL}; the Postgres tests are skipped`);
